@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import authPlugin from './plugins/auth.js'
+import dockerPlugin from './plugins/docker.js'
+import metricsPlugin from './plugins/metrics.js'
+import healthRoutes from './routes/health.js'
+import updateRoutes from './routes/update.js'
+import { ErrorReply, UpdateRecord } from './schemas/update.js'
+import type { CommandRunner } from './docker/cli.js'
+import type { RegistryAuthCheck } from './docker/registry-auth.js'
+import type { Config } from './config.js'
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger']
+  loggerInstance?: FastifyServerOptions['loggerInstance']
+  /** replaces the Docker CLI (unit tests only) */
+  runner?: CommandRunner
+  registryAuth?: RegistryAuthCheck
+}
+
+const requestIdRe = /^[A-Za-z0-9._:-]{1,128}$/
+
+/**
+ * Builds the whole service: every plugin and route is registered here, in order, so this file
+ * shows what the service is made of. `server.ts` owns the process around it.
+ */
+export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.loggerInstance !== undefined ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? false }),
+    // A body is three small fields; anything larger is not a request for us (413).
+    bodyLimit: 4096,
+    trustProxy: config.TRUST_PROXY,
+    // DESIGN.md: keep-alive connections are closed after their response on shutdown, or close()
+    // waits for this timeout.
+    keepAliveTimeout: 72_000,
+    // Waited updates take minutes: the request is received quickly, the answer comes late.
+    requestTimeout: 0,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && requestIdRe.test(given) ? given : randomUUID()
+    },
+    // Fastify's defaults are too lenient for the contract: no dropping of unknown properties, no
+    // type coercion ("123" stays a string, 123 is not a name).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } }
+  })
+  // Only JSON bodies: text/plain is answered 415 like every other content type.
+  app.removeContentTypeParser('text/plain')
+  app.addSchema(ErrorReply)
+  app.addSchema(UpdateRecord)
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  app.setErrorHandler((error: FastifyError & { headers?: Record<string, string> }, request, reply) => {
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
+    const ours = typeof error.code === 'string' && (error.code.startsWith('CU_') || error.code.startsWith('FST_'))
+    if (status >= 500) request.log.error({ err: error }, 'request failed')
+    else request.log.info({ code: error.code, statusCode: status, reason: error.message }, 'request rejected')
+    if (error.headers !== undefined) reply.headers(error.headers)
+    // Only our own messages are shown for 5xx; anything unexpected is logged, not told.
+    const message = status < 500 || ours ? error.message : 'Internal Server Error'
+    return reply.code(status).send({
+      statusCode: status,
+      error: STATUS_CODES[status] ?? 'Error',
+      message,
+      ...(typeof error.code === 'string' && (ours || status < 500) && { code: error.code })
+    })
+  })
+
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({
+    statusCode: 404, error: 'Not Found', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`, code: 'CU_ROUTE_NOT_FOUND'
+  }))
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Container Updater', version: '0.1.0', description: 'Roll a Docker Swarm service onto its newest image' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } }
+    }
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  await app.register(metricsPlugin)
+  await app.register(authPlugin, { config, onFailure: (reason) => app.metrics.recordAuthFailure(reason) })
+  await app.register(dockerPlugin, {
+    config,
+    onSettled: (record) => app.metrics.recordUpdate(record),
+    ...(options.runner !== undefined && { runner: options.runner }),
+    ...(options.registryAuth !== undefined && { registryAuth: options.registryAuth })
+  })
+
+  await app.register(healthRoutes)
+  await app.register(updateRoutes)
+  return app
+}

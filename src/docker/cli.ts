@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process'
+import { statSync } from 'node:fs'
+import {
+  DockerFailed, DockerPermissionDenied, DockerTimeout, DockerUnavailable, NotSwarmManager, OutOfSequence
+} from '../errors.js'
+
+/**
+ * The only place that spawns `docker`. Arguments always travel as an array to execFile (no shell),
+ * every call has a timeout after which the child is SIGKILLed (and reaped by Node), and failures are
+ * classified into the domain errors the HTTP layer maps to statuses.
+ */
+
+export interface CommandFailure {
+  /** spawn error code, e.g. ENOENT when the binary is missing */
+  spawnCode?: string
+  exitCode?: number | null
+  timedOut: boolean
+  stderr: string
+}
+
+/** Runs `docker ARGS…` and resolves stdout; rejects with a CommandFailure. Swappable for tests. */
+export type CommandRunner = (args: readonly string[]) => Promise<string>
+
+export interface ExecRunnerOptions {
+  bin: string
+  timeoutMs: number
+  dockerHost?: string | undefined
+  env?: NodeJS.ProcessEnv
+}
+
+/** Environment for the Docker CLI: ours, less every secret it has no use for. */
+export function dockerEnv (env: NodeJS.ProcessEnv, dockerHost?: string): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith('JWT_')) out[key] = value
+  }
+  if (dockerHost !== undefined && dockerHost !== '') out.DOCKER_HOST = dockerHost
+  return out
+}
+
+export function execFileRunner ({ bin, timeoutMs, dockerHost, env = process.env }: ExecRunnerOptions): CommandRunner {
+  const childEnv = dockerEnv(env, dockerHost)
+  return (args) => new Promise((resolve, reject) => {
+    execFile(bin, args, {
+      env: childEnv,
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+      maxBuffer: 32 * 1024 * 1024,
+      windowsHide: true
+    }, (error, stdout, stderr) => {
+      if (error === null) return resolve(stdout)
+      const failure: CommandFailure = {
+        timedOut: error.killed === true && error.signal === 'SIGKILL',
+        exitCode: typeof error.code === 'number' ? error.code : null,
+        stderr: String(stderr)
+      }
+      if (typeof error.code === 'string') failure.spawnCode = error.code
+      reject(failure)
+    })
+  })
+}
+
+export function isCommandFailure (value: unknown): value is CommandFailure {
+  return typeof value === 'object' && value !== null && 'timedOut' in value && 'stderr' in value
+}
+
+/** First meaningful line of Docker's stderr, without the `Error response from daemon:` noise. */
+export function dockerReason (stderr: string): string {
+  const line = stderr.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? 'no error output'
+  return line.replace(/^Error( response from daemon)?:\s*/i, '').slice(0, 500)
+}
+
+/** The Unix socket the CLI talks to, for permission hints. */
+export function socketPath (dockerHost?: string): string | undefined {
+  if (dockerHost === undefined || dockerHost === '') return '/var/run/docker.sock'
+  return dockerHost.startsWith('unix://') ? dockerHost.slice('unix://'.length) : undefined
+}
+
+/** Tells an operator which group the socket needs, e.g. `--group-add 998`. */
+export function socketPermissionHint (dockerHost?: string): string {
+  const path = socketPath(dockerHost)
+  if (path === undefined) return `check the credentials for ${dockerHost}`
+  let gid: number | undefined
+  try { gid = statSync(path).gid } catch { /* socket not visible: say what we know */ }
+  const who = typeof process.getuid === 'function' ? `uid ${process.getuid()}` : 'this user'
+  return gid === undefined
+    ? `${who} cannot open ${path}`
+    : `${who} cannot open ${path}, which belongs to group ${gid}: run the updater with --group-add ${gid}`
+}
+
+/** Maps a failed Docker CLI call to a domain error. */
+export function classifyFailure (failure: unknown, { bin, dockerHost }: { bin: string, dockerHost?: string | undefined }): Error {
+  if (!isCommandFailure(failure)) return failure instanceof Error ? failure : new DockerFailed(String(failure))
+  if (failure.spawnCode === 'ENOENT') return new DockerUnavailable(`the Docker CLI (${bin}) is not installed or not on PATH`)
+  if (failure.spawnCode !== undefined) return new DockerUnavailable(`cannot run the Docker CLI (${failure.spawnCode})`)
+  if (failure.timedOut) return new DockerTimeout('the Docker CLI was stopped after its timeout')
+  const { stderr } = failure
+  if (/permission denied while trying to connect/i.test(stderr)) {
+    return new DockerPermissionDenied(socketPermissionHint(dockerHost))
+  }
+  if (/cannot connect to the docker daemon|error during connect|is the docker daemon running/i.test(stderr)) {
+    return new DockerUnavailable(`cannot connect to the Docker daemon at ${dockerHost ?? 'the default socket'}`)
+  }
+  if (/not a swarm manager|swarm is not active|not part of a swarm/i.test(stderr)) return new NotSwarmManager()
+  if (/update out of sequence/i.test(stderr)) return new OutOfSequence(dockerReason(stderr))
+  return new DockerFailed(dockerReason(stderr))
+}

@@ -1,0 +1,135 @@
+import { classifyFailure, type CommandRunner } from './cli.js'
+import { ServiceNotFound } from '../errors.js'
+
+/** The parts of `docker service inspect` the updater reads. */
+export interface ServiceState {
+  id: string
+  name: string
+  version: number
+  image: string
+  /** undefined for global or job services */
+  replicas?: number
+  forceUpdate: number
+  labels: Record<string, string>
+  updateStatus?: UpdateStatus
+}
+
+/** Swarm's UpdateStatus; absent before the first update. */
+export interface UpdateStatus {
+  state: string
+  startedAt?: string
+  completedAt?: string
+  message?: string
+}
+
+interface RawService {
+  ID: string
+  Version: { Index: number }
+  Spec: {
+    Name: string
+    Labels?: Record<string, string> | null
+    Mode?: { Replicated?: { Replicas?: number } }
+    TaskTemplate: { ForceUpdate?: number, ContainerSpec?: { Image?: string } }
+  }
+  UpdateStatus?: { State?: string, StartedAt?: string, CompletedAt?: string, Message?: string } | null
+}
+
+export interface SwarmOptions {
+  bin: string
+  dockerHost?: string | undefined
+}
+
+/** Typed Docker Swarm operations on top of a command runner. */
+export class Swarm {
+  readonly #run: CommandRunner
+  readonly #options: SwarmOptions
+
+  constructor (run: CommandRunner, options: SwarmOptions) {
+    this.#run = run
+    this.#options = options
+  }
+
+  async #docker (args: string[]): Promise<string> {
+    try {
+      return await this.#run(args)
+    } catch (failure) {
+      throw classifyFailure(failure, this.#options)
+    }
+  }
+
+  /**
+   * Inspects a service by name or full ID. `docker service inspect` also matches ID prefixes, so
+   * callers must compare the returned name (or ID) with what they asked for.
+   */
+  async inspectService (ref: string): Promise<ServiceState | undefined> {
+    let out: string
+    try {
+      out = await this.#docker(['service', 'inspect', '--', ref])
+    } catch (error) {
+      if (/no such service/i.test((error as Error).message)) return undefined
+      throw error
+    }
+    const [raw] = JSON.parse(out) as RawService[]
+    if (raw === undefined) return undefined
+    return toServiceState(raw)
+  }
+
+  async getService (id: string): Promise<ServiceState> {
+    const service = await this.inspectService(id)
+    if (service === undefined || service.id !== id) throw new ServiceNotFound(id)
+    return service
+  }
+
+  /**
+   * Starts an update that re-resolves `image` in the registry (no digest: the CLI asks for the tag's
+   * current digest) and restarts every task (`--force`). `--detach` returns once Swarm accepted it;
+   * the outcome is read from UpdateStatus, because a rolled-back update exits 0.
+   */
+  async startUpdate (id: string, image: string, withRegistryAuth: boolean): Promise<void> {
+    const args = ['service', 'update', '--detach', '--force', '--image', image]
+    if (withRegistryAuth) args.push('--with-registry-auth')
+    await this.#docker([...args, '--', id])
+  }
+
+  /** The newest task error of a service, e.g. "task: non-zero exit (3)": Swarm's real reason. */
+  async lastTaskError (id: string): Promise<string | undefined> {
+    const out = await this.#docker(['service', 'ps', '--no-trunc', '--format', '{{json .}}', '--', id])
+    for (const line of out.split('\n')) {
+      if (line.trim() === '') continue
+      const task = JSON.parse(line) as { Error?: string }
+      if (typeof task.Error === 'string' && task.Error !== '') return task.Error
+    }
+    return undefined
+  }
+
+  /** Resolves when Docker answers and this node is a Swarm manager; throws the reason otherwise. */
+  async checkManager (): Promise<void> {
+    const out = await this.#docker(['info', '--format', '{{json .Swarm}}'])
+    const swarm = JSON.parse(out) as { LocalNodeState?: string, ControlAvailable?: boolean }
+    if (swarm.LocalNodeState !== 'active' || swarm.ControlAvailable !== true) {
+      throw classifyFailure({ timedOut: false, stderr: 'not a swarm manager' }, this.#options)
+    }
+  }
+}
+
+function toServiceState (raw: RawService): ServiceState {
+  const status = raw.UpdateStatus
+  const replicas = raw.Spec.Mode?.Replicated?.Replicas
+  return {
+    id: raw.ID,
+    name: raw.Spec.Name,
+    version: raw.Version.Index,
+    image: raw.Spec.TaskTemplate.ContainerSpec?.Image ?? '',
+    ...(replicas !== undefined && { replicas }),
+    forceUpdate: raw.Spec.TaskTemplate.ForceUpdate ?? 0,
+    labels: raw.Spec.Labels ?? {},
+    ...(status?.State !== undefined && {
+      updateStatus: {
+        state: status.State,
+        ...(status.StartedAt !== undefined && { startedAt: status.StartedAt }),
+        ...(status.CompletedAt !== undefined && { completedAt: status.CompletedAt }),
+        ...(status.Message !== undefined && { message: status.Message })
+      }
+    })
+  }
+}

@@ -1,0 +1,351 @@
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { candidateServiceNames, isValidServiceName, isValidTag } from './names.js'
+import { targetImage } from './image-ref.js'
+import type { RegistryAuthCheck } from './registry-auth.js'
+import type { ServiceState, Swarm, UpdateStatus } from './swarm.js'
+import { ImagePinnedByDigest, InvalidServiceName, OutOfSequence, ServiceNotFound, ShuttingDown } from '../errors.js'
+
+export type UpdateState = 'queued' | 'updating' | 'completed' | 'rolled_back' | 'paused' | 'timeout' | 'failed'
+
+/** What callers are told about an update (DESIGN.md §2, "Update record"). */
+export interface UpdateRecord {
+  updateId: string
+  appName: string
+  service: string
+  status: UpdateState
+  previousImage: string | null
+  /** the spec image, with digest, after the update (or the rollback) */
+  image: string | null
+  startedAt: string
+  finishedAt: string | null
+  durationMs: number | null
+  statusUrl: string
+  message?: string
+}
+
+export interface UpdateRequest {
+  appName: string
+  tag?: string | undefined
+}
+
+export interface UpdaterOptions {
+  swarm: Swarm
+  registryAuth: RegistryAuthCheck
+  /** how long a waited update may take before the caller is answered `timeout` */
+  updateTimeoutMs: number
+  pollIntervalMs?: number
+  /** Docker updates running at once across all services */
+  maxConcurrentUpdates?: number
+  /** retries of Docker's "update out of sequence" after re-reading the service */
+  outOfSequenceRetries?: number
+  /** records kept for GET /updates/:id */
+  historySize?: number
+  /** how long a timed-out update is still watched in the background */
+  backgroundWatchMs?: number
+  onSettled?: (record: UpdateRecord) => void
+}
+
+const terminal: Record<string, UpdateState | undefined> = {
+  completed: 'completed',
+  rollback_completed: 'rolled_back',
+  paused: 'paused',
+  rollback_paused: 'paused'
+}
+
+/** A Docker update of one service that any number of requests may share. */
+interface Job {
+  record: UpdateRecord
+  serviceId: string
+  tag: string | undefined
+  /** true once the job has read the service: later requests can no longer join it */
+  started: boolean
+  /** settles with the record once final or timed out; rejects with a domain error */
+  result: Promise<UpdateRecord>
+  resolve: (record: UpdateRecord) => void
+  reject: (error: unknown) => void
+}
+
+interface Lane {
+  running?: Job
+  queue: Job[]
+}
+
+/**
+ * Resolves services and rolls them onto their newest image, one Docker update per service at a
+ * time. A request that arrives while a service is updating joins that service's single next update
+ * (DESIGN.md §2, "Concurrency"), so a burst of N requests costs at most two Docker updates and
+ * every request gets the result of an update that read the service after the request arrived.
+ */
+export class ServiceUpdater {
+  readonly #swarm: Swarm
+  readonly #registryAuth: RegistryAuthCheck
+  readonly #timeoutMs: number
+  readonly #pollMs: number
+  readonly #retries: number
+  readonly #backgroundMs: number
+  readonly #onSettled: (record: UpdateRecord) => void
+  readonly #slots: Semaphore
+  readonly #lanes = new Map<string, Lane>()
+  readonly #records: RecordStore
+  readonly #active = new Set<Promise<unknown>>()
+  readonly #closing = new AbortController()
+
+  constructor (options: UpdaterOptions) {
+    this.#swarm = options.swarm
+    this.#registryAuth = options.registryAuth
+    this.#timeoutMs = options.updateTimeoutMs
+    this.#pollMs = options.pollIntervalMs ?? 500
+    this.#retries = options.outOfSequenceRetries ?? 3
+    this.#backgroundMs = options.backgroundWatchMs ?? 24 * 3600_000
+    this.#onSettled = options.onSettled ?? (() => {})
+    this.#slots = new Semaphore(options.maxConcurrentUpdates ?? 8)
+    this.#records = new RecordStore(options.historySize ?? 1000)
+  }
+
+  get closing (): boolean {
+    return this.#closing.signal.aborted
+  }
+
+  /** Counts for metrics: Docker updates running, and updates waiting for their turn. */
+  get load (): { running: number, queued: number } {
+    let running = 0
+    let queued = 0
+    for (const lane of this.#lanes.values()) {
+      if (lane.running?.started === true) running++
+      else if (lane.running !== undefined) queued++
+      queued += lane.queue.length
+    }
+    return { running, queued }
+  }
+
+  /**
+   * The service a request means: exactly `appName`, else the stack convention
+   * `<appName>_<appName>`. `inspect` also matches ID prefixes, hence the exact name check.
+   */
+  async resolveService (appName: string): Promise<ServiceState> {
+    if (!isValidServiceName(appName)) throw new InvalidServiceName(JSON.stringify(appName))
+    for (const name of candidateServiceNames(appName)) {
+      const service = await this.#swarm.inspectService(name)
+      if (service !== undefined && service.name === name) return service
+    }
+    throw new ServiceNotFound(appName)
+  }
+
+  /** Queues the next update of a resolved service, or joins it when one is waiting to start. */
+  submit (service: ServiceState, request: UpdateRequest): { record: UpdateRecord, result: Promise<UpdateRecord> } {
+    if (this.closing) throw new ShuttingDown()
+    if (request.tag !== undefined && !isValidTag(request.tag)) throw new InvalidServiceName(JSON.stringify(request.tag))
+    let lane = this.#lanes.get(service.id)
+    if (lane === undefined) {
+      lane = { queue: [] }
+      this.#lanes.set(service.id, lane)
+    }
+    // Only the newest not-yet-started update can be joined, and only for the same target tag:
+    // requests for different tags keep their arrival order.
+    const last = lane.queue.at(-1) ?? lane.running
+    if (last !== undefined && !last.started && last.tag === request.tag) return last
+    const job = this.#newJob(service, request)
+    if (lane.running === undefined) this.#start(service.id, lane, job)
+    else lane.queue.push(job)
+    return job
+  }
+
+  /** Resolves when Docker answers and this node is a Swarm manager; throws the reason otherwise. */
+  async checkReady (): Promise<void> {
+    await this.#swarm.checkManager()
+  }
+
+  getRecord (updateId: string): UpdateRecord | undefined {
+    return this.#records.get(updateId)
+  }
+
+  /** Stops accepting updates and waits for the ones callers are waiting on. */
+  async close (): Promise<void> {
+    this.#closing.abort()
+    while (this.#active.size > 0) await Promise.allSettled([...this.#active])
+  }
+
+  #newJob (service: ServiceState, request: UpdateRequest): Job {
+    const updateId = randomUUID()
+    const record: UpdateRecord = {
+      updateId,
+      appName: request.appName,
+      service: service.name,
+      status: 'queued',
+      previousImage: null,
+      image: null,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      durationMs: null,
+      statusUrl: `/updates/${updateId}`
+    }
+    this.#records.add(record)
+    let resolve!: Job['resolve']
+    let reject!: Job['reject']
+    const result = new Promise<UpdateRecord>((resolve_, reject_) => { resolve = resolve_; reject = reject_ })
+    result.catch(() => {}) // callers with wait:false never await it
+    return { record, serviceId: service.id, tag: request.tag, started: false, result, resolve, reject }
+  }
+
+  #start (serviceId: string, lane: Lane, job: Job): void {
+    lane.running = job
+    const tracked = this.#run(job).then(job.resolve, job.reject).finally(() => {
+      this.#active.delete(tracked)
+      lane.running = undefined
+      const next = lane.queue.shift()
+      if (next !== undefined) this.#start(serviceId, lane, next)
+      else if (this.#lanes.get(serviceId) === lane) this.#lanes.delete(serviceId)
+    })
+    this.#active.add(tracked)
+  }
+
+  async #run (job: Job): Promise<UpdateRecord> {
+    const { record } = job
+    const release = await this.#slots.acquire()
+    try {
+      job.started = true
+      record.status = 'updating'
+      const before = await this.#startUpdate(job)
+      const deadline = Date.now() + this.#timeoutMs
+      const outcome = await this.#watch(job.serviceId, before, deadline, this.#closing.signal, true)
+      if (outcome === undefined) {
+        this.#finish(record, 'timeout', null, `not converged after ${Math.round(this.#timeoutMs / 1000)} s; the update goes on in Swarm, poll statusUrl for its end`)
+        this.#watchInBackground(job, before)
+        return { ...record }
+      }
+      await this.#settle(record, outcome)
+      return { ...record }
+    } catch (error) {
+      this.#finish(record, 'failed', null, (error as Error).message)
+      throw error
+    } finally {
+      release()
+    }
+  }
+
+  /** Reads the service and starts the Docker update, retrying "update out of sequence". */
+  async #startUpdate (job: Job): Promise<ServiceState> {
+    for (let attempt = 0; ; attempt++) {
+      const before = await this.#swarm.getService(job.serviceId)
+      const image = targetImage(before.image, job.tag)
+      if (image === undefined) throw new ImagePinnedByDigest(before.name)
+      job.record.previousImage = before.image
+      try {
+        await this.#swarm.startUpdate(before.id, image, this.#registryAuth(image))
+        return before
+      } catch (error) {
+        if (!(error instanceof OutOfSequence) || attempt >= this.#retries) throw error
+        await sleep(50 * 2 ** attempt)
+      }
+    }
+  }
+
+  /**
+   * Polls the service until the update we started reaches a final UpdateStatus (the CLI's exit code
+   * says nothing: a rolled-back update exits 0). Returns undefined at the deadline.
+   */
+  async #watch (id: string, before: ServiceState, deadline: number, signal: AbortSignal, tolerateErrors: boolean): Promise<ServiceState | undefined> {
+    let lastError: unknown
+    while (Date.now() < deadline) {
+      await sleep(this.#pollMs, undefined, { signal }).catch(() => {})
+      let now: ServiceState
+      try {
+        now = await this.#swarm.getService(id)
+      } catch (error) {
+        if (error instanceof ServiceNotFound || !tolerateErrors) throw error
+        lastError = error
+        continue
+      }
+      lastError = undefined
+      if (isOurs(before.updateStatus, now.updateStatus) && terminal[now.updateStatus?.state ?? ''] !== undefined) return now
+      // A service with no tasks (0 replicas) gets no UpdateStatus: its spec is the whole update.
+      if (now.replicas === 0 && now.version > before.version) return now
+      if (signal.aborted) break
+    }
+    if (lastError !== undefined) throw lastError
+    return undefined
+  }
+
+  #watchInBackground (job: Job, before: ServiceState): void {
+    const watch = async (): Promise<void> => {
+      const outcome = await this.#watch(job.serviceId, before, Date.now() + this.#backgroundMs, this.#closing.signal, true)
+      if (outcome !== undefined) await this.#settle(job.record, outcome)
+    }
+    watch().catch(() => {})
+  }
+
+  async #settle (record: UpdateRecord, service: ServiceState): Promise<void> {
+    const state = terminal[service.updateStatus?.state ?? ''] ?? 'completed'
+    let message = service.updateStatus?.message
+    if (state !== 'completed') {
+      // "rollback completed" says nothing; the failed task's error says why.
+      const reason = await this.#swarm.lastTaskError(service.id).catch(() => undefined)
+      if (reason !== undefined) message = message === undefined ? reason : `${message}: ${reason}`
+    }
+    this.#finish(record, state, service.image, message)
+  }
+
+  #finish (record: UpdateRecord, status: UpdateState, image: string | null, message?: string): void {
+    const finishedAt = new Date()
+    record.status = status
+    if (image !== null) record.image = image
+    record.finishedAt = finishedAt.toISOString()
+    record.durationMs = finishedAt.getTime() - Date.parse(record.startedAt)
+    if (message !== undefined) record.message = message
+    this.#onSettled({ ...record })
+  }
+}
+
+/** Is `now` the status of an update that started after `before` was read? */
+function isOurs (before: UpdateStatus | undefined, now: UpdateStatus | undefined): boolean {
+  if (now === undefined) return false
+  if (before === undefined) return true
+  return now.startedAt !== before.startedAt
+}
+
+/** Bounded FIFO store of update records (oldest evicted first). */
+class RecordStore {
+  readonly #max: number
+  readonly #records = new Map<string, UpdateRecord>()
+
+  constructor (max: number) {
+    this.#max = max
+  }
+
+  add (record: UpdateRecord): void {
+    this.#records.set(record.updateId, record)
+    while (this.#records.size > this.#max) {
+      const oldest = this.#records.keys().next().value as string
+      this.#records.delete(oldest)
+    }
+  }
+
+  get (id: string): UpdateRecord | undefined {
+    const record = this.#records.get(id)
+    return record === undefined ? undefined : { ...record }
+  }
+}
+
+/** Caps the Docker updates running at once across services. */
+class Semaphore {
+  #free: number
+  readonly #waiting: Array<() => void> = []
+
+  constructor (size: number) {
+    this.#free = size
+  }
+
+  async acquire (): Promise<() => void> {
+    if (this.#free > 0) this.#free--
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve))
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      const next = this.#waiting.shift()
+      if (next !== undefined) next()
+      else this.#free++
+    }
+  }
+}

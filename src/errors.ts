@@ -1,0 +1,21 @@
+import createError from '@fastify/error'
+
+/**
+ * Every domain error of the service: a stable code, an HTTP status, and a message written for the
+ * caller (5xx messages name the cause an operator can act on, never internals or stacks).
+ */
+export const Unauthorized = createError<[string]>('CU_UNAUTHORIZED', 'Unauthorized: %s', 401)
+export const TooManyAuthFailures = createError('CU_TOO_MANY_AUTH_FAILURES', 'Too many failed authentications from this address; retry later', 429)
+export const Forbidden = createError<[string]>('CU_FORBIDDEN', 'This token may not update service %s', 403)
+export const InvalidServiceName = createError<[string]>('CU_INVALID_SERVICE_NAME', 'Invalid service name %s', 400)
+export const ImagePinnedByDigest = createError<[string]>('CU_IMAGE_PINNED_BY_DIGEST', 'Service %s runs an image pinned by digest without a tag; pass "tag" to choose one', 400)
+export const ServiceNotFound = createError<[string]>('CU_SERVICE_NOT_FOUND', 'No such service: %s', 404)
+export const UpdateNotFound = createError<[string]>('CU_UPDATE_NOT_FOUND', 'No such update: %s', 404)
+export const DockerUnavailable = createError<[string]>('CU_DOCKER_UNAVAILABLE', 'Docker is unavailable: %s', 503)
+export const DockerPermissionDenied = createError<[string]>('CU_DOCKER_PERMISSION_DENIED', 'Permission denied on the Docker socket: %s', 503)
+export const NotSwarmManager = createError('CU_NOT_SWARM_MANAGER', 'This Docker node is not a Swarm manager: run the updater on a manager node', 503)
+export const DockerTimeout = createError<[string]>('CU_DOCKER_TIMEOUT', 'Docker did not answer in time: %s', 504)
+export const DockerFailed = createError<[string]>('CU_DOCKER_FAILED', 'Docker failed: %s', 502)
+export const ShuttingDown = createError('CU_SHUTTING_DOWN', 'The updater is shutting down; retry on another instance', 503)
+/** Internal: another client changed the service between our read and our write. Retried. */
+export const OutOfSequence = createError<[string]>('CU_OUT_OF_SEQUENCE', 'Service changed concurrently: %s', 409)
