@@ -1,0 +1,80 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { classifyFailure, dockerEnv, dockerReason, execFileRunner } from '../../src/docker/cli.ts'
+import { registryAuthCheck } from '../../src/docker/registry-auth.ts'
+
+const cli = { bin: 'docker', dockerHost: undefined }
+const failure = (stderr: string) => ({ timedOut: false, exitCode: 1, stderr })
+
+test('Docker failures are classified into actionable errors', () => {
+  const cases: Array<[string, string, number]> = [
+    ['Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?', 'CU_DOCKER_UNAVAILABLE', 503],
+    ['error during connect: Get "http://proxy:2375/v1.45/info": dial tcp: lookup proxy: no such host', 'CU_DOCKER_UNAVAILABLE', 503],
+    ['Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.', 'CU_NOT_SWARM_MANAGER', 503],
+    ['Error response from daemon: rpc error: code = Unknown desc = update out of sequence', 'CU_OUT_OF_SEQUENCE', 409],
+    ['Error response from daemon: something else broke', 'CU_DOCKER_FAILED', 502]
+  ]
+  for (const [stderr, code, status] of cases) {
+    const error = classifyFailure(failure(stderr), cli) as Error & { code: string, statusCode: number }
+    assert.equal(error.code, code, stderr)
+    assert.equal(error.statusCode, status, stderr)
+  }
+  const timeout = classifyFailure({ timedOut: true, exitCode: null, stderr: '' }, cli) as Error & { code: string }
+  assert.equal(timeout.code, 'CU_DOCKER_TIMEOUT')
+  const missing = classifyFailure({ timedOut: false, spawnCode: 'ENOENT', stderr: '' }, { bin: '/nope/docker' })
+  assert.match(missing.message, /\/nope\/docker/)
+})
+
+test('permission denied on the socket names the group id to add', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cu-sock-'))
+  const fakeSocket = join(dir, 'docker.sock')
+  writeFileSync(fakeSocket, '')
+  const error = classifyFailure(failure(`permission denied while trying to connect to the Docker daemon socket at unix://${fakeSocket}: connect: permission denied`), { bin: 'docker', dockerHost: `unix://${fakeSocket}` }) as Error & { code: string, statusCode: number }
+  assert.equal(error.code, 'CU_DOCKER_PERMISSION_DENIED')
+  assert.equal(error.statusCode, 503)
+  assert.match(error.message, new RegExp(`--group-add ${statSync(fakeSocket).gid}`))
+})
+
+test('dockerReason keeps the first line without the daemon prefix', () => {
+  assert.equal(dockerReason('Error response from daemon: no such image\nmore'), 'no such image')
+  assert.equal(dockerReason(''), 'no error output')
+})
+
+test('the Docker CLI never sees the JWT secret', () => {
+  const env = dockerEnv({ PATH: '/bin', JWT_SECRET: 'x', JWT_SECRET_FILE: '/run/secrets/x', HOME: '/root' }, 'unix:///tmp/d.sock')
+  assert.deepEqual(env, { PATH: '/bin', HOME: '/root', DOCKER_HOST: 'unix:///tmp/d.sock' })
+})
+
+test('execFileRunner passes arguments as an array and kills a hung command at its timeout', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cu-bin-'))
+  const bin = join(dir, 'fake-docker')
+  writeFileSync(bin, '#!/bin/sh\nif [ "$1" = hang ]; then exec sleep 30; fi\nprintf "%s|" "$@"; echo "$DOCKER_HOST" 1>&2; exit ${EXIT:-0}\n', { mode: 0o755 })
+  const run = execFileRunner({ bin, timeoutMs: 300, dockerHost: 'unix:///x.sock' })
+  assert.equal(await run(['service', 'inspect', '--', '$(id); rm -rf /']), 'service|inspect|--|$(id); rm -rf /|')
+  const started = Date.now()
+  await assert.rejects(run(['hang']), (f: { timedOut: boolean }) => f.timedOut)
+  assert.ok(Date.now() - started < 10_000, 'the hung child was killed')
+  const failing = execFileRunner({ bin, timeoutMs: 5000, env: { ...process.env, EXIT: '3' } })
+  await assert.rejects(failing(['x']), (f: { exitCode: number, stderr: string }) => f.exitCode === 3)
+  await assert.rejects(execFileRunner({ bin: join(dir, 'missing'), timeoutMs: 1000 })(['x']), (f: { spawnCode: string }) => f.spawnCode === 'ENOENT')
+})
+
+test('--with-registry-auth only with credentials for the image registry', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cu-dockercfg-'))
+  const file = join(dir, 'config.json')
+  const check = registryAuthCheck(file)
+  assert.equal(check('ghcr.io/org/app:v1'), false, 'no config file')
+  writeFileSync(file, JSON.stringify({ auths: { 'ghcr.io': { auth: 'x' }, 'https://index.docker.io/v1/': { auth: 'y' } } }))
+  assert.equal(check('ghcr.io/org/app:v1'), true)
+  assert.equal(check('nginx:1'), true)
+  assert.equal(check('127.0.0.1:5000/app:latest'), false)
+  writeFileSync(file, JSON.stringify({ credHelpers: { '127.0.0.1:5000': 'pass' } }))
+  assert.equal(check('127.0.0.1:5000/app:latest'), true)
+  writeFileSync(file, JSON.stringify({ credsStore: 'desktop' }))
+  assert.equal(check('quay.io/x:y'), true)
+  writeFileSync(file, '{not json')
+  assert.equal(check('quay.io/x:y'), false)
+})
