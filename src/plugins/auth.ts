@@ -35,7 +35,7 @@ export interface AuthOptions {
 
 const MAX_TOKEN_LENGTH = 8192
 // Exactly one scheme and one compact JWS; anything else is malformed before any decoding.
-const bearerRe = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/
+const bearerRe = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i
 
 /** fast-jwt's error codes, as the caller is told them (never the library's raw text). */
 const tokenErrors: Record<string, [AuthFailureReason, string]> = {
@@ -44,7 +44,7 @@ const tokenErrors: Record<string, [AuthFailureReason, string]> = {
   FAST_JWT_INVALID_SIGNATURE: ['signature', 'invalid signature'],
   FAST_JWT_MISSING_SIGNATURE: ['signature', 'token is not signed'],
   FAST_JWT_INVALID_ALGORITHM: ['algorithm', 'token algorithm not allowed'],
-  FAST_JWT_MISSING_REQUIRED_CLAIM: ['claims', 'token lacks a required claim (exp)'],
+  FAST_JWT_MISSING_REQUIRED_CLAIM: ['claims', 'token lacks a required claim (exp, or iss/aud when configured)'],
   FAST_JWT_INVALID_CLAIM_VALUE: ['claims', 'token issuer or audience not accepted'],
   FAST_JWT_INVALID_CLAIM_TYPE: ['claims', 'token claim has the wrong type'],
   FAST_JWT_INVALID_CRIT_HEADER: ['malformed', 'token has an unsupported critical header'],
@@ -64,7 +64,8 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
     sign: { algorithm: 'HS256' },
     verify: {
       algorithms: ['HS256'],
-      requiredClaims: ['exp'],
+      // fast-jwt checks iss/aud only when present: an operator who set them wants them required.
+      requiredClaims: ['exp', ...(config.JWT_ISSUER !== undefined ? ['iss'] : []), ...(config.JWT_AUDIENCE !== undefined ? ['aud'] : [])],
       clockTolerance: config.JWT_CLOCK_TOLERANCE * 1000,
       ...(config.JWT_ISSUER !== undefined && { allowedIss: config.JWT_ISSUER }),
       ...(config.JWT_AUDIENCE !== undefined && { allowedAud: config.JWT_AUDIENCE })
@@ -88,6 +89,10 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
     }
     const header = request.headers.authorization
     if (header === undefined || header === '') fail(request, 'missing', 'missing bearer token')
+    // Node keeps only the first of repeated Authorization headers; a request with two is ambiguous.
+    if (request.raw.rawHeaders.filter((_, i, all) => i % 2 === 0 && all[i]?.toLowerCase() === 'authorization').length > 1) {
+      fail(request, 'malformed', 'more than one Authorization header')
+    }
     if (header.length > MAX_TOKEN_LENGTH) fail(request, 'malformed', 'token too large')
     const token = bearerRe.exec(header)?.[1]
     if (token === undefined) fail(request, 'malformed', 'expected "Authorization: Bearer <JWT>"')
