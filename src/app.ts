@@ -51,8 +51,13 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.addSchema(ErrorReply)
   app.addSchema(UpdateRecord)
 
+  // While closing, in-flight requests still get their real answer, and their keep-alive
+  // connections are closed after it; otherwise close() would wait for the keep-alive timeout.
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (closing) reply.header('connection', 'close')
   })
 
   app.setErrorHandler((error: FastifyError & { headers?: Record<string, string> }, request, reply) => {

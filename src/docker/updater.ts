@@ -181,11 +181,10 @@ export class ServiceUpdater {
       statusUrl: `/updates/${updateId}`
     }
     this.#records.add(record)
-    let resolve!: Job['resolve']
-    let reject!: Job['reject']
-    const result = new Promise<UpdateRecord>((resolve_, reject_) => { resolve = resolve_; reject = reject_ })
+    let settle!: Pick<Job, 'resolve' | 'reject'>
+    const result = new Promise<UpdateRecord>((resolve, reject) => { settle = { resolve, reject } })
     result.catch(() => {}) // callers with wait:false never await it
-    return { record, serviceId: service.id, tag: request.tag, started: false, result, resolve, reject }
+    return { record, serviceId: service.id, tag: request.tag, started: false, result, ...settle }
   }
 
   #start (serviceId: string, lane: Lane, job: Job): void {

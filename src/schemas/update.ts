@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import { SERVICE_NAME_MAX_LENGTH, SERVICE_NAME_PATTERN, TAG_PATTERN } from '../docker/names.js'
 
 export const UpdateBody = Type.Object({
@@ -11,7 +11,6 @@ export const UpdateBody = Type.Object({
   tag: Type.Optional(Type.String({ pattern: TAG_PATTERN, description: "roll onto this tag of the service's current repository" })),
   wait: Type.Optional(Type.Boolean({ default: true, description: 'wait for Swarm to finish or roll back before answering' }))
 }, { additionalProperties: false })
-export type UpdateBody = Static<typeof UpdateBody>
 
 const nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(schema: T) => Type.Union([schema, Type.Null()])
 

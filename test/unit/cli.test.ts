@@ -51,8 +51,8 @@ test('the Docker CLI never sees the JWT secret', () => {
 test('execFileRunner passes arguments as an array and kills a hung command at its timeout', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cu-bin-'))
   const bin = join(dir, 'fake-docker')
-  writeFileSync(bin, '#!/bin/sh\nif [ "$1" = hang ]; then exec sleep 30; fi\nprintf "%s|" "$@"; echo "$DOCKER_HOST" 1>&2; exit ${EXIT:-0}\n', { mode: 0o755 })
-  const run = execFileRunner({ bin, timeoutMs: 300, dockerHost: 'unix:///x.sock' })
+  writeFileSync(bin, ['#!/bin/sh', 'if [ "$1" = hang ]; then exec sleep 30; fi', 'printf "%s|" "$@"', 'exit "$EXIT"', ''].join('\n'), { mode: 0o755 })
+  const run = execFileRunner({ bin, timeoutMs: 300, dockerHost: 'unix:///x.sock', env: { ...process.env, EXIT: '0' } })
   assert.equal(await run(['service', 'inspect', '--', '$(id); rm -rf /']), 'service|inspect|--|$(id); rm -rf /|')
   const started = Date.now()
   await assert.rejects(run(['hang']), (f: { timedOut: boolean }) => f.timedOut)

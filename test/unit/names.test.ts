@@ -17,7 +17,6 @@ test('the name pattern does not backtrack on hostile input', () => {
   const hostile = 'a' + '-_'.repeat(5000) + '!'
   const started = process.hrtime.bigint()
   assert.equal(isValidServiceName(hostile), false)
-  assert.equal(new RegExp('^[A-Za-z0-9]+(?:[-_]+[A-Za-z0-9]+)*$').test('a' + '_'.repeat(30) + '!'), false)
   // Correctness only; the timing is printed, not asserted (see the brief: no timed assertions).
   process.stdout.write(`# hostile name checked in ${Number(process.hrtime.bigint() - started) / 1e6} ms\n`)
 })
