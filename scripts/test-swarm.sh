@@ -83,10 +83,20 @@ elif ! manager_ready; then
 fi
 wait_for 30 manager_ready || give_up "the swarm manager is not ready (state: $(swarm_state))"
 
+# Services left behind by an interrupted run (the tests label theirs).
+stale=$(docker service ls -q --filter label=container-updater.test=1)
+if [[ -n "$stale" ]]; then
+  log "removing $(wc -w <<<"$stale") test services left by an earlier run"
+  # shellcheck disable=SC2086 # one ID per word
+  docker service rm $stale >/dev/null
+fi
+
 # 3. The registry on 127.0.0.1:5000 (loopback registries need no TLS for Docker).
 registry_up() { curl -fsS -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null; }
 if ! registry_up; then
   command -v docker-registry >/dev/null || apt_install docker-registry
+  # Test images are made fresh by every run: start from an empty store so it cannot grow forever.
+  rm -rf "$STATE_DIR/registry"
   mkdir -p "$STATE_DIR/registry"
   cat >"$RUN_DIR/registry.yml" <<EOF
 version: 0.1

@@ -15,10 +15,12 @@ export interface FakeService {
   replicas: number
   updateStatus?: { State: string, StartedAt: string, CompletedAt?: string, Message: string }
   /** how the next updates end, consumed in order; default 'completed' */
-  outcomes: Array<'completed' | 'rollback_completed' | 'paused' | 'never'>
+  outcomes: Array<'completed' | 'rollback_completed' | 'paused' | 'never' | 'reset'>
   /** polls an update stays in "updating" */
   pollsToFinish: number
   taskError?: string
+  /** false: tasks are still starting (for the status-reset case) */
+  tasksRunning?: boolean
   /** the image a running update rolls onto */
   pendingImage?: string
 }
@@ -54,6 +56,17 @@ export class FakeDocker {
     if (group === 'info') return JSON.stringify(this.swarm) + '\n'
     if (group === 'service' && command === 'inspect') return this.#inspect(args.at(-1)!)
     if (group === 'service' && command === 'update') return this.#update(args)
+    if (group === 'service' && command === 'ps' && args.includes('--quiet')) {
+      const service = this.#find(args.at(-1)!)
+      return Array.from({ length: service?.replicas ?? 0 }, (_, i) => `${service?.id}.${i}\n`).join('')
+    }
+    if (group === 'inspect' && args[1] === '--type' && args[2] === 'task') {
+      // Tasks follow their service's spec once its update status was reset (see tasksConverged).
+      return JSON.stringify(args.slice(4).map((taskId) => this.services.get(taskId.split('.')[0]!)).map((service) => ({
+        Status: { State: service?.tasksRunning === false ? 'starting' : 'running' },
+        Spec: { ForceUpdate: service?.forceUpdate, ContainerSpec: { Image: service?.image } }
+      })))
+    }
     if (group === 'service' && command === 'ps') {
       const service = this.#find(args.at(-1)!)
       return JSON.stringify({ ID: 'task1', Image: service?.image, Error: service?.taskError ?? '' }) + '\n'
@@ -76,7 +89,12 @@ export class FakeDocker {
     const status = service.updateStatus
     if (status?.State === 'updating' && polls >= service.pollsToFinish) {
       const outcome = service.outcomes.shift() ?? 'completed'
-      if (outcome !== 'never') {
+      if (outcome === 'reset') {
+        // Another client changed the spec: Swarm drops UpdateStatus and the tasks roll silently.
+        service.version++
+        service.image = service.pendingImage ?? service.image
+        delete service.updateStatus
+      } else if (outcome !== 'never') {
         service.version++
         status.State = outcome
         status.CompletedAt = this.#now()

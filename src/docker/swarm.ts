@@ -102,6 +102,25 @@ export class Swarm {
     return undefined
   }
 
+  /**
+   * Have the service's tasks converged on its current spec? Every task meant to run is running,
+   * with the spec's image and ForceUpdate counter, and (replicated mode) there are as many as
+   * replicas. Used when Swarm gives no UpdateStatus to read.
+   */
+  async tasksConverged (service: ServiceState): Promise<boolean> {
+    const ids = (await this.#docker(['service', 'ps', '--quiet', '--no-trunc', '--filter', 'desired-state=running', '--', service.id]))
+      .split('\n').map((id) => id.trim()).filter((id) => id !== '')
+    if (service.replicas !== undefined && ids.length !== service.replicas) return false
+    if (ids.length === 0) return service.replicas === 0
+    const tasks = JSON.parse(await this.#docker(['inspect', '--type', 'task', '--', ...ids])) as Array<{
+      Status?: { State?: string }
+      Spec?: { ForceUpdate?: number, ContainerSpec?: { Image?: string } }
+    }>
+    return tasks.length === ids.length && tasks.every((task) => task.Status?.State === 'running' &&
+      (task.Spec?.ForceUpdate ?? 0) === service.forceUpdate &&
+      task.Spec?.ContainerSpec?.Image === service.image)
+  }
+
   /** Resolves when Docker answers and this node is a Swarm manager; throws the reason otherwise. */
   async checkManager (): Promise<void> {
     const out = await this.#docker(['info', '--format', '{{json .Swarm}}'])

@@ -258,8 +258,17 @@ export class ServiceUpdater {
       }
       lastError = undefined
       if (isOurs(before.updateStatus, now.updateStatus) && terminal[now.updateStatus?.state ?? ''] !== undefined) return now
-      // A service with no tasks (0 replicas) gets no UpdateStatus: its spec is the whole update.
-      if (now.replicas === 0 && now.version > before.version) return now
+      // Any later spec change (another client adding a label, say) resets UpdateStatus, and one that
+      // changes no task never sets it again; a service with no tasks never gets one. Then the
+      // tasks themselves tell whether the spec we wrote (or a later one) has been rolled out.
+      if (now.updateStatus === undefined && now.version > before.version) {
+        try {
+          if (await this.#swarm.tasksConverged(now)) return now
+        } catch (error) {
+          if (!tolerateErrors) throw error
+          lastError = error
+        }
+      }
       if (signal.aborted) break
     }
     if (lastError !== undefined) throw lastError
@@ -276,7 +285,8 @@ export class ServiceUpdater {
 
   async #settle (record: UpdateRecord, service: ServiceState): Promise<void> {
     const state = terminal[service.updateStatus?.state ?? ''] ?? 'completed'
-    let message = service.updateStatus?.message
+    let message = service.updateStatus?.message ??
+      'tasks converged; Swarm gave no update status (the service was changed again meanwhile, or has no tasks)'
     if (state !== 'completed') {
       // "rollback completed" says nothing; the failed task's error says why.
       const reason = await this.#swarm.lastTaskError(service.id).catch(() => undefined)

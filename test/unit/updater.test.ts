@@ -163,12 +163,22 @@ test('past the timeout the caller hears "timeout"; the record reaches the final 
   assert.deepEqual(settled.map((r) => r.status), ['timeout', 'completed'])
 })
 
-test('a service with no replicas completes without an UpdateStatus', async () => {
+test('without an UpdateStatus (reset by another client, or no replicas) the tasks tell the end', async () => {
   const { docker, updater } = setup()
-  const web = docker.addService('web', IMAGE, { outcomes: ['never'], replicas: 0 })
-  const record = await updater.submit(await updater.resolveService('web'), { appName: 'web' }).result
+  const empty = docker.addService('empty', IMAGE, { outcomes: ['reset'], replicas: 0 })
+  const record = await updater.submit(await updater.resolveService('empty'), { appName: 'empty' }).result
   assert.equal(record.status, 'completed')
-  assert.equal(docker.updates(web.id), 1)
+  assert.equal(docker.updates(empty.id), 1)
+
+  const web = docker.addService('web', IMAGE, { outcomes: ['reset'], replicas: 2, tasksRunning: false })
+  const job = updater.submit(await updater.resolveService('web'), { appName: 'web' })
+  await sleep(30)
+  assert.equal(updater.getRecord(job.record.updateId)?.status, 'updating', 'tasks still starting: not done')
+  web.tasksRunning = true
+  const done = await job.result
+  assert.equal(done.status, 'completed')
+  assert.equal(done.image, `127.0.0.1:5000/web:latest@${digest('b')}`)
+  assert.ok(docker.calls.some((args) => args[0] === 'inspect' && args.length === 6), 'both tasks inspected')
 })
 
 test('the record store is bounded and close() refuses new updates', async () => {
