@@ -25,6 +25,9 @@ describe('swarm: concurrency and shutdown', { skip: swarmSkip, concurrency: true
     assert.equal(new Set(responses.map((r) => r.json().updateId)).size, rises, 'one record per Docker update')
     assert.equal(digestOf(after.Spec.TaskTemplate.ContainerSpec.Image), v2.digest)
     assert.equal(await runningVersion(name), v2.version)
+    const metrics = (await app.inject('/metrics')).body
+    assert.match(metrics, new RegExp(`container_updater_updates_total\\{service="${name}",result="completed"\\} ${rises}\n`))
+    assert.match(metrics, /http_requests_total\{method="POST",route="\/update",status_code="200"\} 20\n/)
   })
 
   test('swarm: 20 requests across 5 services update those services in parallel', async (t) => {
