@@ -1,13 +1,19 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { createSigner } from 'fast-jwt'
+import Fastify from 'fastify'
+import { readFileSync } from 'node:fs'
+import authPlugin, { AuthFailure, scopeDecision } from './plugins/auth.js'
+import { candidateServiceNames } from './docker/names.js'
 import { ConfigError, loadConfig } from './config.js'
 import { startServer } from './server.js'
 
 const usage = `usage:
   container-updater [serve]          start the server (configured by the environment)
   container-updater token --subject NAME [--services a,b*] [--expires-in 30d]
-                                     print a token signed with JWT_SECRET / JWT_SECRET_FILE`
+                                     print a token signed with JWT_SECRET / JWT_SECRET_FILE
+  container-updater verify TOKEN|- [--service NAME]
+                                     explain whether the server would accept a token (- reads stdin)`
 
 const units: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
 
@@ -44,11 +50,46 @@ export function mintToken (argv: string[], env: NodeJS.ProcessEnv = process.env)
   return sign({ sub: values.subject, ...(services !== undefined && { services }) })
 }
 
+/**
+ * Explains whether the server, configured by this environment, accepts a token, and whether it may
+ * update a service. Uses the server's own verification code. Returns the exit code.
+ */
+export async function explainToken (argv: string[], env: NodeJS.ProcessEnv = process.env, out = process.stdout): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { service: { type: 'string' } }, allowPositionals: true, strict: true })
+  const [given] = positionals
+  if (given === undefined || positionals.length > 1) throw new ConfigError('usage: container-updater verify TOKEN|- [--service NAME]')
+  const token = (given === '-' ? readFileSync(0, 'utf8') : given).trim()
+  const config = loadConfig(env)
+  const app = Fastify({ logger: false })
+  await app.register(authPlugin, { config })
+  await app.ready()
+  try {
+    const principal = await app.verifyToken(token)
+    const scope = principal.services === undefined ? 'any service (no services claim)' : principal.services.join(', ') || 'no service'
+    out.write(`accepted: subject ${principal.subject ?? '(none)'}, verified with ${principal.via}, expires ${new Date(principal.expiresAt * 1000).toISOString()}\n`)
+    out.write(`scope: ${scope}\n`)
+    if (values.service === undefined) return 0
+    const decision = scopeDecision(principal, candidateServiceNames(values.service), config.JWT_REQUIRE_SCOPE)
+    out.write(`${values.service}: ${decision.allowed ? 'allowed' : 'forbidden'} (${decision.why})\n`)
+    return decision.allowed ? 0 : 1
+  } catch (error) {
+    if (!(error instanceof AuthFailure)) throw error
+    out.write(`rejected: ${error.message} (${error.reason})\n`)
+    return 1
+  } finally {
+    await app.close()
+  }
+}
+
 async function main (argv: string[]): Promise<void> {
   const [command = 'serve', ...rest] = argv
   if (command === 'serve') return startServer()
   if (command === 'token') {
     process.stdout.write(mintToken(rest) + '\n')
+    return
+  }
+  if (command === 'verify') {
+    process.exitCode = await explainToken(rest)
     return
   }
   if (command === '--help' || command === 'help') {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Type, type Static } from '@sinclair/typebox'
 import { envSchema } from 'env-schema'
+import { loadPolicy, type OidcPolicy } from './auth/policy.js'
 
 /**
  * The one description of the service's configuration (DESIGN.md §4). The config type is derived
@@ -12,10 +13,19 @@ type LogLevel = typeof logLevels[number]
 export const EnvSchema = Type.Object({
   JWT_SECRET: Type.Optional(Type.String({ description: 'HS256 secret, at least 32 bytes' })),
   JWT_SECRET_FILE: Type.Optional(Type.String({ description: 'file holding the secret (Docker secrets)' })),
+  JWT_SECRET_PREVIOUS: Type.Optional(Type.String({ description: 'the secret being rotated out: still accepted, never used to sign' })),
+  JWT_SECRET_PREVIOUS_FILE: Type.Optional(Type.String()),
+  JWT_MAX_LIFETIME: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds: tokens whose exp lies further from iat (or now) are refused' })),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
   JWT_REQUIRE_SCOPE: Type.Boolean({ default: false, description: 'reject tokens without a services claim' }),
   JWT_CLOCK_TOLERANCE: Type.Integer({ default: 5, minimum: 0, maximum: 300, description: 'seconds of leeway for exp/nbf/iat' }),
+  UPDATE_REQUIRE_LABEL: Type.Optional(Type.String({ pattern: '^[^=\\s]+(=[^\\s]*)?$', description: 'only services with this label (key or key=value) may be updated' })),
+  OIDC_ISSUER: Type.Optional(Type.String({ description: 'accept RS256/ES256 tokens from this identity provider, e.g. https://token.actions.githubusercontent.com' })),
+  OIDC_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  OIDC_JWKS_PATH: Type.String({ default: '/.well-known/jwks', description: "the JWKS path under the issuer (GitHub's by default)" }),
+  OIDC_POLICY_FILE: Type.Optional(Type.String({ description: 'JSON rules mapping token claims to the services they may update' })),
+  OIDC_JWKS_TIMEOUT: Type.Integer({ default: 5000, minimum: 100, description: 'milliseconds for one JWKS fetch' }),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
   HOST: Type.String({ default: '0.0.0.0' }),
   LOG_LEVEL: Type.Unsafe<LogLevel>({ type: 'string', enum: logLevels, default: 'info' }),
@@ -33,7 +43,13 @@ export const EnvSchema = Type.Object({
 })
 
 export type Env = Static<typeof EnvSchema>
-export type Config = Omit<Env, 'JWT_SECRET' | 'JWT_SECRET_FILE'> & { JWT_SECRET: string }
+export type Config = Omit<Env, 'JWT_SECRET' | 'JWT_SECRET_FILE' | 'JWT_SECRET_PREVIOUS' | 'JWT_SECRET_PREVIOUS_FILE' | 'OIDC_POLICY_FILE'> & {
+  JWT_SECRET: string
+  /** still accepted while clients move to JWT_SECRET */
+  JWT_SECRET_PREVIOUS?: string
+  /** the parsed OIDC_POLICY_FILE, when OIDC is configured */
+  oidcPolicy?: OidcPolicy
+}
 
 export const MIN_SECRET_BYTES = 32
 
@@ -51,22 +67,57 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   } catch (error) {
     throw new ConfigError(`invalid configuration: ${(error as Error).message}`)
   }
-  const { JWT_SECRET_FILE, JWT_SECRET: inline, ...rest } = env
+  const { JWT_SECRET_FILE, JWT_SECRET: inline, JWT_SECRET_PREVIOUS_FILE, JWT_SECRET_PREVIOUS: previousInline, OIDC_POLICY_FILE, ...rest } = env
+  const secret = readSecret('JWT_SECRET', inline, JWT_SECRET_FILE)
+  if (secret === undefined) throw new ConfigError('JWT_SECRET (or JWT_SECRET_FILE) is required')
+  const previous = readSecret('JWT_SECRET_PREVIOUS', previousInline, JWT_SECRET_PREVIOUS_FILE)
+  const config: Config = { ...rest, JWT_SECRET: secret, ...(previous !== undefined && { JWT_SECRET_PREVIOUS: previous }) }
+
+  if (rest.OIDC_ISSUER !== undefined) {
+    checkIssuerUrl(rest.OIDC_ISSUER)
+    if (rest.OIDC_AUDIENCE === undefined) throw new ConfigError('OIDC_AUDIENCE is required with OIDC_ISSUER')
+    if (OIDC_POLICY_FILE === undefined) throw new ConfigError('OIDC_POLICY_FILE is required with OIDC_ISSUER')
+    try {
+      config.oidcPolicy = loadPolicy(OIDC_POLICY_FILE)
+    } catch (error) {
+      throw new ConfigError(`OIDC_POLICY_FILE ${OIDC_POLICY_FILE}: ${(error as Error).message}`)
+    }
+  } else if (rest.OIDC_AUDIENCE !== undefined || OIDC_POLICY_FILE !== undefined) {
+    throw new ConfigError('OIDC_AUDIENCE and OIDC_POLICY_FILE need OIDC_ISSUER')
+  }
+  return config
+}
+
+/** A secret from NAME or NAME_FILE (not both), at least MIN_SECRET_BYTES long. */
+function readSecret (name: string, inline: string | undefined, file: string | undefined): string | undefined {
   let secret = inline
-  if (JWT_SECRET_FILE !== undefined) {
-    if (inline !== undefined) throw new ConfigError('set JWT_SECRET or JWT_SECRET_FILE, not both')
+  if (file !== undefined) {
+    if (inline !== undefined) throw new ConfigError(`set ${name} or ${name}_FILE, not both`)
     try {
       // Secret files usually end with a newline that is not part of the secret.
-      secret = readFileSync(JWT_SECRET_FILE, 'utf8').replace(/\r?\n$/, '')
+      secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '')
     } catch (error) {
-      throw new ConfigError(`JWT_SECRET_FILE ${JWT_SECRET_FILE} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+      throw new ConfigError(`${name}_FILE ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
     }
   }
-  if (secret === undefined) throw new ConfigError('JWT_SECRET (or JWT_SECRET_FILE) is required')
+  if (secret === undefined) return undefined
   const bytes = Buffer.byteLength(secret)
   if (bytes < MIN_SECRET_BYTES) {
-    const name = JWT_SECRET_FILE !== undefined ? 'JWT_SECRET_FILE' : 'JWT_SECRET'
-    throw new ConfigError(`${name} must hold at least ${MIN_SECRET_BYTES} bytes (got ${bytes})`)
+    throw new ConfigError(`${file !== undefined ? `${name}_FILE` : name} must hold at least ${MIN_SECRET_BYTES} bytes (got ${bytes})`)
   }
-  return { ...rest, JWT_SECRET: secret }
+  return secret
+}
+
+/** Keys are fetched from the issuer: only over HTTPS, or plain HTTP on the loopback (tests). */
+function checkIssuerUrl (issuer: string): void {
+  let url: URL
+  try {
+    url = new URL(issuer)
+  } catch {
+    throw new ConfigError(`OIDC_ISSUER ${JSON.stringify(issuer)} is not a URL`)
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new ConfigError('OIDC_ISSUER must be an https:// URL')
+  }
 }

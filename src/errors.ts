@@ -7,6 +7,7 @@ import createError from '@fastify/error'
 export const Unauthorized = createError<[string]>('CU_UNAUTHORIZED', 'Unauthorized: %s', 401)
 export const TooManyAuthFailures = createError('CU_TOO_MANY_AUTH_FAILURES', 'Too many failed authentications from this address; retry later', 429)
 export const Forbidden = createError<[string]>('CU_FORBIDDEN', 'This token may not update service %s', 403)
+export const ServiceNotEnabled = createError<[string, string]>('CU_SERVICE_NOT_ENABLED', 'Service %s does not carry the label %s that allows updates', 403)
 export const InvalidServiceName = createError<[string]>('CU_INVALID_SERVICE_NAME', 'Invalid service name %s', 400)
 export const ImagePinnedByDigest = createError<[string]>('CU_IMAGE_PINNED_BY_DIGEST', 'Service %s runs an image pinned by digest without a tag; pass "tag" to choose one', 400)
 export const ServiceNotFound = createError<[string]>('CU_SERVICE_NOT_FOUND', 'No such service: %s', 404)

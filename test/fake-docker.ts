@@ -19,6 +19,7 @@ export interface FakeService {
   /** polls an update stays in "updating" */
   pollsToFinish: number
   taskError?: string
+  labels?: Record<string, string>
   /** false: tasks are still starting (for the status-reset case) */
   tasksRunning?: boolean
   /** the image a running update rolls onto */
@@ -107,7 +108,7 @@ export class FakeDocker {
       Version: { Index: service.version },
       Spec: {
         Name: service.name,
-        Labels: {},
+        Labels: service.labels ?? {},
         Mode: { Replicated: { Replicas: service.replicas } },
         TaskTemplate: { ForceUpdate: service.forceUpdate, ContainerSpec: { Image: service.image } }
       },

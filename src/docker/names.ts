@@ -36,7 +36,12 @@ export function candidateServiceNames (appName: string): string[] {
  * stands for any run of characters (no other metacharacters).
  */
 export function serviceAllowed (patterns: readonly string[], name: string): boolean {
-  return patterns.some((pattern) => globToRegExp(pattern).test(name))
+  return matchesAnyGlob(patterns, name)
+}
+
+/** Is `value` one of `patterns`, where `*` stands for any run of characters? */
+export function matchesAnyGlob (patterns: readonly string[], value: string): boolean {
+  return patterns.some((pattern) => globToRegExp(pattern).test(value))
 }
 
 function globToRegExp (glob: string): RegExp {

@@ -4,7 +4,7 @@ import { candidateServiceNames, isValidServiceName, isValidTag } from './names.j
 import { targetImage } from './image-ref.js'
 import type { RegistryAuthCheck } from './registry-auth.js'
 import type { ServiceState, Swarm, UpdateStatus } from './swarm.js'
-import { ImagePinnedByDigest, InvalidServiceName, OutOfSequence, ServiceNotFound, ShuttingDown } from '../errors.js'
+import { ImagePinnedByDigest, InvalidServiceName, OutOfSequence, ServiceNotEnabled, ServiceNotFound, ShuttingDown } from '../errors.js'
 
 export type UpdateState = 'queued' | 'updating' | 'completed' | 'rolled_back' | 'paused' | 'timeout' | 'failed'
 
@@ -44,6 +44,8 @@ export interface UpdaterOptions {
   /** how long a timed-out update is still watched in the background */
   backgroundWatchMs?: number
   onSettled?: (record: UpdateRecord) => void
+  /** only services carrying this label (`key` or `key=value`) may be updated */
+  requiredLabel?: string | undefined
 }
 
 const terminal: Record<string, UpdateState | undefined> = {
@@ -90,6 +92,7 @@ export class ServiceUpdater {
   readonly #records: RecordStore
   readonly #active = new Set<Promise<unknown>>()
   readonly #closing = new AbortController()
+  readonly #requiredLabel: string | undefined
 
   constructor (options: UpdaterOptions) {
     this.#swarm = options.swarm
@@ -101,6 +104,7 @@ export class ServiceUpdater {
     this.#onSettled = options.onSettled ?? (() => {})
     this.#slots = new Semaphore(options.maxConcurrentUpdates ?? 8)
     this.#records = new RecordStore(options.historySize ?? 1000)
+    this.#requiredLabel = options.requiredLabel
   }
 
   get closing (): boolean {
@@ -135,6 +139,9 @@ export class ServiceUpdater {
   /** Queues the next update of a resolved service, or joins it when one is waiting to start. */
   submit (service: ServiceState, request: UpdateRequest): { record: UpdateRecord, result: Promise<UpdateRecord> } {
     if (this.closing) throw new ShuttingDown()
+    if (this.#requiredLabel !== undefined && !hasLabel(service.labels, this.#requiredLabel)) {
+      throw new ServiceNotEnabled(service.name, this.#requiredLabel)
+    }
     if (request.tag !== undefined && !isValidTag(request.tag)) throw new InvalidServiceName(JSON.stringify(request.tag))
     let lane = this.#lanes.get(service.id)
     if (lane === undefined) {
@@ -304,6 +311,14 @@ export class ServiceUpdater {
     if (message !== undefined) record.message = message
     this.#onSettled({ ...record })
   }
+}
+
+/** Does a service carry `key` (any value) or exactly `key=value`? */
+function hasLabel (labels: Record<string, string>, wanted: string): boolean {
+  const eq = wanted.indexOf('=')
+  if (eq === -1) return Object.hasOwn(labels, wanted)
+  const key = wanted.slice(0, eq)
+  return Object.hasOwn(labels, key) && labels[key] === wanted.slice(eq + 1)
 }
 
 /** Is `now` the status of an update that started after `before` was read? */

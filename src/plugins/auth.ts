@@ -3,21 +3,35 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { serviceAllowed } from '../docker/names.js'
 import { AuthFailureLimiter } from '../auth/failure-limiter.js'
+import { OIDC_ALGORITHMS, createOidcVerifier } from '../auth/oidc.js'
+import { servicesFor } from '../auth/policy.js'
 import { Forbidden, TooManyAuthFailures, Unauthorized } from '../errors.js'
 import type { Config } from '../config.js'
 
 /** Who is calling, from a verified token. */
 export interface Principal {
+  /** `secret`: HS256 with JWT_SECRET (or the previous secret); `oidc`: the identity provider */
+  via: 'secret' | 'previous-secret' | 'oidc'
   subject: string | undefined
   tokenId: string | undefined
-  /** the `services` claim; undefined when the token carries none */
+  /** the `services` claim, or what the OIDC policy grants; undefined: no scope in the token */
   services: string[] | undefined
+  expiresAt: number
+}
+
+/** Why a token was refused: the reason for metrics, the message for the caller. */
+export class AuthFailure extends Error {
+  constructor (readonly reason: AuthFailureReason, message: string) {
+    super(message)
+  }
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** onRequest hook: verifies the bearer token or answers 401/429 */
     authenticate: (request: FastifyRequest) => Promise<void>
+    /** verifies a token (no request needed: the CLI's `verify` uses it too); throws AuthFailure */
+    verifyToken: (token: string) => Promise<Principal>
     /** throws 403 unless the token may update one of these service names */
     authorizeService: (request: FastifyRequest, names: readonly string[]) => void
   }
@@ -49,7 +63,9 @@ const tokenErrors: Record<string, [AuthFailureReason, string]> = {
   FAST_JWT_INVALID_CLAIM_TYPE: ['claims', 'token claim has the wrong type'],
   FAST_JWT_INVALID_CRIT_HEADER: ['malformed', 'token has an unsupported critical header'],
   FAST_JWT_INVALID_PAYLOAD: ['malformed', 'token payload is not a JSON object'],
-  FAST_JWT_MALFORMED: ['malformed', 'token is malformed']
+  FAST_JWT_MALFORMED: ['malformed', 'token is malformed'],
+  FAST_JWT_MISSING_KEY: ['signature', 'token has no usable kid'],
+  FAST_JWT_KEY_FETCHING_ERROR: ['signature', 'no key of the identity provider matches this token, or its keys could not be fetched']
 }
 
 /**
@@ -73,6 +89,47 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
   })
 
   const limiter = new AuthFailureLimiter({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW * 1000 })
+  const oidc = config.OIDC_ISSUER !== undefined && config.OIDC_AUDIENCE !== undefined
+    ? createOidcVerifier({
+      issuer: config.OIDC_ISSUER,
+      audience: config.OIDC_AUDIENCE,
+      jwksPath: config.OIDC_JWKS_PATH,
+      timeoutMs: config.OIDC_JWKS_TIMEOUT,
+      clockToleranceMs: config.JWT_CLOCK_TOLERANCE * 1000
+    })
+    : undefined
+
+  /** HS256 with the current secret, then the previous one while a rotation is under way. */
+  function verifyWithSecrets (token: string): { payload: unknown, via: Principal['via'] } {
+    try {
+      return { payload: app.jwt.verify(token), via: 'secret' }
+    } catch (error) {
+      const code = (error as { code?: string }).code
+      if (code !== 'FAST_JWT_INVALID_SIGNATURE' || config.JWT_SECRET_PREVIOUS === undefined) throw error
+      return { payload: app.jwt.verify(token, { key: config.JWT_SECRET_PREVIOUS }), via: 'previous-secret' }
+    }
+  }
+
+  app.decorate('verifyToken', async function verifyToken (token: string): Promise<Principal> {
+    const alg = headerAlgorithm(token)
+    let payload: unknown
+    let via: Principal['via']
+    try {
+      // Route by algorithm: identity-provider keys never verify an HS256 token, and our secrets
+      // never verify an RS/ES token, so no algorithm confusion is possible.
+      if (oidc !== undefined && (OIDC_ALGORITHMS as readonly string[]).includes(alg)) {
+        payload = await oidc(token)
+        via = 'oidc'
+      } else {
+        ({ payload, via } = verifyWithSecrets(token))
+      }
+    } catch (error) {
+      if (error instanceof AuthFailure) throw error
+      const [reason, message] = tokenErrors[(error as { code?: string }).code ?? ''] ?? ['malformed', 'token is invalid']
+      throw new AuthFailure(reason, message)
+    }
+    return principalFrom(payload, via, config)
+  })
 
   function fail (request: FastifyRequest, reason: AuthFailureReason, message: string): never {
     limiter.recordFailure(request.ip)
@@ -96,42 +153,80 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
     if (header.length > MAX_TOKEN_LENGTH) fail(request, 'malformed', 'token too large')
     const token = bearerRe.exec(header)?.[1]
     if (token === undefined) fail(request, 'malformed', 'expected "Authorization: Bearer <JWT>"')
-    let payload: unknown
     try {
-      payload = app.jwt.verify(token)
+      request.principal = await app.verifyToken(token)
     } catch (error) {
-      const [reason, message] = tokenErrors[(error as { code?: string }).code ?? ''] ?? ['malformed', 'token is invalid']
-      fail(request, reason, message)
+      if (!(error instanceof AuthFailure)) throw error
+      fail(request, error.reason, error.message)
     }
-    request.principal = principalFrom(payload, config, (reason, message) => fail(request, reason, message))
   })
 
   app.decorate('authorizeService', function authorizeService (request: FastifyRequest, names: readonly string[]): void {
-    const services = request.principal?.services
-    if (services === undefined) {
-      if (config.JWT_REQUIRE_SCOPE) throw new Forbidden(`${names[0] ?? ''} (token has no services claim)`)
-      return
-    }
-    if (!names.some((name) => serviceAllowed(services, name))) throw new Forbidden(names[0] ?? '')
+    const decision = scopeDecision(request.principal, names, config.JWT_REQUIRE_SCOPE)
+    if (!decision.allowed) throw new Forbidden(decision.why)
   })
 }
 
-function principalFrom (payload: unknown, config: Config, fail: (reason: AuthFailureReason, message: string) => never): Principal {
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) fail('malformed', 'token payload is not a JSON object')
+/** May this principal update one of `names`? With the reason, for 403 messages and the CLI. */
+export function scopeDecision (principal: Principal | undefined, names: readonly string[], requireScope: boolean): { allowed: boolean, why: string } {
+  const name = names[0] ?? ''
+  const services = principal?.services
+  if (services === undefined) {
+    return requireScope
+      ? { allowed: false, why: `${name} (token has no services claim, and JWT_REQUIRE_SCOPE is on)` }
+      : { allowed: true, why: 'token has no services claim: any service' }
+  }
+  const match = names.find((n) => serviceAllowed(services, n))
+  return match !== undefined
+    ? { allowed: true, why: `${match} is in the token's scope` }
+    : { allowed: false, why: principal?.via === 'oidc' ? `${name} (no rule of the OIDC policy grants it)` : name }
+}
+
+/** The `alg` of a compact JWS header, or '' when there is none to read. */
+function headerAlgorithm (token: string): string {
+  try {
+    const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as unknown
+    const alg = typeof header === 'object' && header !== null ? (header as { alg?: unknown }).alg : undefined
+    return typeof alg === 'string' ? alg : ''
+  } catch {
+    return ''
+  }
+}
+
+function principalFrom (payload: unknown, via: Principal['via'], config: Config): Principal {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new AuthFailure('malformed', 'token payload is not a JSON object')
   const claims = payload as Record<string, unknown>
+  const now = Date.now() / 1000
   // fast-jwt checks nbf and exp; a token issued in the future is just as suspect.
   if (claims.iat !== undefined) {
-    if (typeof claims.iat !== 'number') fail('claims', 'token claim iat is not a number')
-    if (claims.iat > Date.now() / 1000 + config.JWT_CLOCK_TOLERANCE) fail('not_yet_valid', 'token issued in the future')
+    if (typeof claims.iat !== 'number') throw new AuthFailure('claims', 'token claim iat is not a number')
+    if (claims.iat > now + config.JWT_CLOCK_TOLERANCE) throw new AuthFailure('not_yet_valid', 'token issued in the future')
   }
-  const { services, sub, jti } = claims
-  if (services !== undefined && (!Array.isArray(services) || !services.every((s) => typeof s === 'string' && s.length > 0 && s.length <= 255))) {
-    fail('claims', 'token claim services must be an array of service names or globs')
+  const exp = claims.exp as number
+  if (config.JWT_MAX_LIFETIME !== undefined) {
+    const issued = typeof claims.iat === 'number' ? claims.iat : now
+    if (exp - issued > config.JWT_MAX_LIFETIME + config.JWT_CLOCK_TOLERANCE) {
+      throw new AuthFailure('claims', `token lifetime exceeds ${config.JWT_MAX_LIFETIME} s (JWT_MAX_LIFETIME)`)
+    }
+  }
+  const { sub, jti } = claims
+  let services: string[] | undefined
+  if (via === 'oidc') {
+    // An identity provider's token carries no scope of ours: the operator's policy grants it.
+    services = config.oidcPolicy === undefined ? [] : servicesFor(config.oidcPolicy, claims)
+  } else {
+    const claimed = claims.services
+    if (claimed !== undefined && (!Array.isArray(claimed) || !claimed.every((s) => typeof s === 'string' && s.length > 0 && s.length <= 255))) {
+      throw new AuthFailure('claims', 'token claim services must be an array of service names or globs')
+    }
+    services = claimed as string[] | undefined
   }
   return {
+    via,
     subject: typeof sub === 'string' ? sub : undefined,
     tokenId: typeof jti === 'string' ? jti : undefined,
-    services: services as string[] | undefined
+    services,
+    expiresAt: exp
   }
 }
 

@@ -36,6 +36,7 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
     pollIntervalMs: config.POLL_INTERVAL_MS,
     maxConcurrentUpdates: config.MAX_CONCURRENT_UPDATES,
     historySize: config.UPDATE_HISTORY,
+    requiredLabel: config.UPDATE_REQUIRE_LABEL,
     ...(options.onSettled !== undefined && { onSettled: options.onSettled })
   })
   app.decorate('updater', updater)

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { createVerifier } from 'fast-jwt'
+import { createSigner, createVerifier } from 'fast-jwt'
 import { FakeDocker } from '../fake-docker.ts'
 import { SECRET, bearer, build, postUpdate } from '../helper.ts'
 
@@ -45,4 +45,23 @@ test('the server refuses to start without a secret, in one line naming the varia
   const { code, stderr } = await run('src/server.ts', [], { PORT: '0' })
   assert.equal(code, 1)
   assert.equal(stderr.trim(), 'container-updater: JWT_SECRET (or JWT_SECRET_FILE) is required')
+})
+
+test('container-updater verify explains acceptance, scope and rejection', async () => {
+  const env = { JWT_SECRET: SECRET }
+  const minted = (await run('src/cli.ts', ['token', '--subject', 'bot', '--services', 'web*', '--expires-in', '1h'], env)).stdout.trim()
+  const ok = await run('src/cli.ts', ['verify', minted, '--service', 'web'], env)
+  assert.equal(ok.code, 0, ok.stderr)
+  assert.match(ok.stdout, /^accepted: subject bot, verified with secret, expires \d{4}-/m)
+  assert.match(ok.stdout, /^scope: web\*$/m)
+  assert.match(ok.stdout, /^web: allowed \(web is in the token's scope\)$/m)
+  const other = await run('src/cli.ts', ['verify', minted, '--service', 'db'], env)
+  assert.equal(other.code, 1)
+  assert.match(other.stdout, /^db: forbidden/m)
+  const expired = createSigner({ key: SECRET, algorithm: 'HS256' })({ sub: 'old', exp: Math.floor(Date.now() / 1000) - 60 })
+  const rejected = await run('src/cli.ts', ['verify', expired], env)
+  assert.equal(rejected.code, 1)
+  assert.equal(rejected.stdout.trim(), 'rejected: token expired (expired)')
+  const previous = await run('src/cli.ts', ['verify', minted], { JWT_SECRET: 'n'.repeat(40), JWT_SECRET_PREVIOUS: SECRET })
+  assert.match(previous.stdout, /verified with previous-secret/)
 })
