@@ -1,18 +1,34 @@
-# Minimal image: it has no Docker CLI of its own (mount one, or wait for the production image with
-# its Docker CLI stage, non-root user and healthcheck, which is a later issue).
+# Container Updater: the image operators run on a Swarm manager with the Docker socket mounted.
+#
+# Both base images are build arguments, so the image can be built from local bases where nothing
+# can be pulled (the test suite does exactly that: test/image/).
 ARG NODE_IMAGE=node:24-bookworm-slim
+ARG DOCKER_CLI_IMAGE=docker:28-cli
+
+# The Docker CLI binary comes from an official Docker CLI image: no package manager, no daemon.
+FROM ${DOCKER_CLI_IMAGE} AS docker-cli
+
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.json ./
-RUN npm ci
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
-WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=build /app/package.json ./
+WORKDIR /app
+COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker
+COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The node user (uid 1000) of the Node image. Reaching the socket needs its group:
+#   docker run --group-add "$(stat -c %g /var/run/docker.sock)" …
+USER node
 EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node is PID 1 (exec form), so SIGTERM reaches the graceful shutdown directly.
+STOPSIGNAL SIGTERM
 CMD ["node", "dist/server.js"]

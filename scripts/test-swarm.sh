@@ -90,6 +90,12 @@ if [[ -n "$stale" ]]; then
   # shellcheck disable=SC2086 # one ID per word
   docker service rm $stale >/dev/null
 fi
+# Images the test services pulled from the test registry (each run makes new ones).
+old_images=$(docker images --format '{{.Repository}} {{.ID}}' | awk '$1 ~ /^127\.0\.0\.1:5000\/cu-/ { print $2 }' | sort -u)
+if [[ -n "$old_images" ]]; then
+  # shellcheck disable=SC2086 # one ID per word
+  docker rmi -f $old_images >/dev/null 2>&1 || true
+fi
 
 # 3. The registry on 127.0.0.1:5000 (loopback registries need no TLS for Docker).
 registry_up() { curl -fsS -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null; }

@@ -53,6 +53,7 @@ test('attack tokens are answered 401 and reach no Docker call', async (t) => {
     'kid path traversal, empty key': bearer(await craftToken({ ...header, kid: '../../../../dev/null' }, good(), '')),
     'kid SQL trick': bearer(await craftToken({ ...header, kid: "x' UNION SELECT 'key" }, good(), 'key')),
     'jku elsewhere': bearer(await craftToken({ ...header, jku: 'http://127.0.0.1:1/jwks.json', kid: 'k' }, good(), 'attacker-key-attacker-key-attacker-key')),
+    'x5u elsewhere': bearer(await craftToken({ ...header, x5u: 'http://127.0.0.1:1/cert.pem' }, good(), 'attacker-key-attacker-key-attacker-key')),
     'embedded jwk': bearer(await craftToken({ ...header, jwk: { kty: 'oct', k: b64url('attacker') } }, good(), 'attacker')),
     'services not an array': bearer(token({ services: 'web' })),
     'services with a non-string': bearer(token({ services: ['web', 1] })),
