@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { createSigner } from 'fast-jwt'
 import Fastify from 'fastify'
 import { readFileSync } from 'node:fs'
-import authPlugin, { AuthFailure, scopeDecision } from './plugins/auth.js'
+import authPlugin, { scopeDecision } from './plugins/auth.js'
 import { candidateServiceNames } from './docker/names.js'
 import { ConfigError, loadConfig } from './config.js'
 import { startServer } from './server.js'
@@ -64,7 +64,12 @@ export async function explainToken (argv: string[], env: NodeJS.ProcessEnv = pro
   await app.register(authPlugin, { config })
   await app.ready()
   try {
-    const principal = await app.verifyToken(token)
+    const verification = await app.verifyToken(token)
+    if (!verification.ok) {
+      out.write(`rejected: ${verification.message} (${verification.reason})\n`)
+      return 1
+    }
+    const { principal } = verification
     const scope = principal.services === undefined ? 'any service (no services claim)' : principal.services.join(', ') || 'no service'
     out.write(`accepted: subject ${principal.subject ?? '(none)'}, verified with ${principal.via}, expires ${new Date(principal.expiresAt * 1000).toISOString()}\n`)
     out.write(`scope: ${scope}\n`)
@@ -72,10 +77,6 @@ export async function explainToken (argv: string[], env: NodeJS.ProcessEnv = pro
     const decision = scopeDecision(principal, candidateServiceNames(values.service), config.JWT_REQUIRE_SCOPE)
     out.write(`${values.service}: ${decision.allowed ? 'allowed' : 'forbidden'} (${decision.why})\n`)
     return decision.allowed ? 0 : 1
-  } catch (error) {
-    if (!(error instanceof AuthFailure)) throw error
-    out.write(`rejected: ${error.message} (${error.reason})\n`)
-    return 1
   } finally {
     await app.close()
   }

@@ -4,8 +4,8 @@ import createError from '@fastify/error'
  * Every domain error of the service: a stable code, an HTTP status, and a message written for the
  * caller (5xx messages name the cause an operator can act on, never internals or stacks).
  */
-export const Unauthorized = createError<[string]>('CU_UNAUTHORIZED', 'Unauthorized: %s', 401)
-export const TooManyAuthFailures = createError('CU_TOO_MANY_AUTH_FAILURES', 'Too many failed authentications from this address; retry later', 429)
+// CU_UNAUTHORIZED (401) and CU_TOO_MANY_AUTH_FAILURES (429) are answered by the auth plugin
+// directly, without an Error: that path must stay cheap under a flood of bad tokens.
 export const Forbidden = createError<[string]>('CU_FORBIDDEN', 'This token may not update service %s', 403)
 export const ServiceNotEnabled = createError<[string, string]>('CU_SERVICE_NOT_ENABLED', 'Service %s does not carry the label %s that allows updates', 403)
 export const InvalidServiceName = createError<[string]>('CU_INVALID_SERVICE_NAME', 'Invalid service name %s', 400)

@@ -55,7 +55,10 @@ export class FakeDocker {
     if (failure !== -1) throw this.failures.splice(failure, 1)[0]!.failure
     const [group, command] = args
     if (group === 'info') return JSON.stringify(this.swarm) + '\n'
-    if (group === 'service' && command === 'inspect') return this.#inspect(args.at(-1)!)
+    if (group === 'service' && command === 'inspect') {
+      const refs = args.slice(args.indexOf('--') + 1)
+      return JSON.stringify(refs.map((ref) => this.#inspect(ref))) + '\n'
+    }
     if (group === 'service' && command === 'update') return this.#update(args)
     if (group === 'service' && command === 'ps' && args.includes('--quiet')) {
       const service = this.#find(args.at(-1)!)
@@ -82,7 +85,7 @@ export class FakeDocker {
     return undefined
   }
 
-  #inspect (ref: string): string {
+  #inspect (ref: string): unknown {
     const service = this.#find(ref)
     if (service === undefined) throw fail(`Error: No such service: ${ref}`)
     const polls = (this.#polls.get(service.id) ?? 0) + 1
@@ -103,7 +106,7 @@ export class FakeDocker {
         if (outcome === 'completed') service.image = service.pendingImage ?? service.image
       }
     }
-    return JSON.stringify([{
+    return {
       ID: service.id,
       Version: { Index: service.version },
       Spec: {
@@ -113,7 +116,7 @@ export class FakeDocker {
         TaskTemplate: { ForceUpdate: service.forceUpdate, ContainerSpec: { Image: service.image } }
       },
       ...(service.updateStatus !== undefined && { UpdateStatus: service.updateStatus })
-    }]) + '\n'
+    }
   }
 
   #update (args: readonly string[]): string {

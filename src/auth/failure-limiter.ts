@@ -26,14 +26,16 @@ export class AuthFailureLimiter {
     return entry.failures >= this.#limit ? Math.ceil((entry.resetAt - now) / 1000) : 0
   }
 
-  recordFailure (client: string, now = Date.now()): void {
+  /** Counts a failure; true when this one made the client reach the limit. */
+  recordFailure (client: string, now = Date.now()): boolean {
     const entry = this.#clients.get(client)
     if (entry !== undefined && entry.resetAt > now) {
       entry.failures++
-      return
+      return entry.failures === this.#limit
     }
     if (this.#clients.size >= this.#maxClients) this.#evict(now)
     this.#clients.set(client, { failures: 1, resetAt: now + this.#windowMs })
+    return this.#limit === 1
   }
 
   #evict (now: number): void {

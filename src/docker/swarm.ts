@@ -74,6 +74,15 @@ export class Swarm {
     return toServiceState(raw)
   }
 
+  /**
+   * Inspects several services by full ID in one Docker call. Fails as a whole when any of them
+   * is gone (the CLI then exits non-zero); callers fall back to one call per service.
+   */
+  async inspectServices (ids: readonly string[]): Promise<ServiceState[]> {
+    const out = await this.#docker(['service', 'inspect', '--', ...ids])
+    return (JSON.parse(out) as RawService[]).map(toServiceState)
+  }
+
   async getService (id: string): Promise<ServiceState> {
     const service = await this.inspectService(id)
     if (service === undefined || service.id !== id) throw new ServiceNotFound(id)

@@ -83,7 +83,7 @@ export class ServiceUpdater {
   readonly #swarm: Swarm
   readonly #registryAuth: RegistryAuthCheck
   readonly #timeoutMs: number
-  readonly #pollMs: number
+  readonly #poller: ServicePoller
   readonly #retries: number
   readonly #backgroundMs: number
   readonly #onSettled: (record: UpdateRecord) => void
@@ -98,7 +98,7 @@ export class ServiceUpdater {
     this.#swarm = options.swarm
     this.#registryAuth = options.registryAuth
     this.#timeoutMs = options.updateTimeoutMs
-    this.#pollMs = options.pollIntervalMs ?? 500
+    this.#poller = new ServicePoller(options.swarm, options.pollIntervalMs ?? 500)
     this.#retries = options.outOfSequenceRetries ?? 3
     this.#backgroundMs = options.backgroundWatchMs ?? 24 * 3600_000
     this.#onSettled = options.onSettled ?? (() => {})
@@ -254,10 +254,9 @@ export class ServiceUpdater {
   async #watch (id: string, before: ServiceState, deadline: number, signal: AbortSignal, tolerateErrors: boolean): Promise<ServiceState | undefined> {
     let lastError: unknown
     while (Date.now() < deadline) {
-      await sleep(this.#pollMs, undefined, { signal }).catch(() => {})
       let now: ServiceState
       try {
-        now = await this.#swarm.getService(id)
+        now = await this.#poller.next(id)
       } catch (error) {
         if (error instanceof ServiceNotFound || !tolerateErrors) throw error
         lastError = error
@@ -326,6 +325,57 @@ function isOurs (before: UpdateStatus | undefined, now: UpdateStatus | undefined
   if (now === undefined) return false
   if (before === undefined) return true
   return now.startedAt !== before.startedAt
+}
+
+/**
+ * Reads every service being watched with one `docker service inspect` per tick, however many
+ * updates run: each Docker CLI call is a process spawn, which briefly stalls the event loop, so
+ * twenty updates must not mean twenty spawns per tick (docs/BENCHMARKS.md, liveness).
+ */
+class ServicePoller {
+  readonly #swarm: Swarm
+  readonly #intervalMs: number
+  #waiting = new Map<string, Array<{ resolve: (s: ServiceState) => void, reject: (e: unknown) => void }>>()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor (swarm: Swarm, intervalMs: number) {
+    this.#swarm = swarm
+    this.#intervalMs = intervalMs
+  }
+
+  /** The service as read at the next tick. */
+  async next (id: string): Promise<ServiceState> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.#waiting.get(id) ?? []
+      waiters.push({ resolve, reject })
+      this.#waiting.set(id, waiters)
+      this.#timer ??= setTimeout(() => { this.#tick().catch(() => {}) }, this.#intervalMs)
+    })
+  }
+
+  async #tick (): Promise<void> {
+    const waiting = this.#waiting
+    this.#waiting = new Map()
+    this.#timer = undefined
+    const ids = [...waiting.keys()]
+    const settle = (id: string, outcome: { state?: ServiceState, error?: unknown }): void => {
+      for (const waiter of waiting.get(id) ?? []) {
+        if (outcome.state !== undefined) waiter.resolve(outcome.state)
+        else waiter.reject(outcome.error)
+      }
+    }
+    try {
+      const states = new Map((await this.#swarm.inspectServices(ids)).map((state) => [state.id, state]))
+      for (const id of ids) {
+        const state = states.get(id)
+        settle(id, state !== undefined ? { state } : { error: new ServiceNotFound(id) })
+      }
+    } catch (error) {
+      if (ids.length === 1) return settle(ids[0]!, { error })
+      // One of them is gone, or Docker failed: ask for each on its own to tell which.
+      await Promise.all(ids.map(async (id) => this.#swarm.getService(id).then((state) => settle(id, { state }), (e: unknown) => settle(id, { error: e }))))
+    }
+  }
 }
 
 /** Bounded FIFO store of update records (oldest evicted first). */

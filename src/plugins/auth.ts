@@ -1,11 +1,11 @@
 import fp from 'fastify-plugin'
 import fastifyJwt from '@fastify/jwt'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { serviceAllowed } from '../docker/names.js'
 import { AuthFailureLimiter } from '../auth/failure-limiter.js'
 import { OIDC_ALGORITHMS, createOidcVerifier } from '../auth/oidc.js'
 import { servicesFor } from '../auth/policy.js'
-import { Forbidden, TooManyAuthFailures, Unauthorized } from '../errors.js'
+import { Forbidden } from '../errors.js'
 import type { Config } from '../config.js'
 
 /** Who is calling, from a verified token. */
@@ -19,24 +19,29 @@ export interface Principal {
   expiresAt: number
 }
 
-/** Why a token was refused: the reason for metrics, the message for the caller. */
-export class AuthFailure extends Error {
-  constructor (readonly reason: AuthFailureReason, message: string) {
-    super(message)
-  }
-}
+/**
+ * The outcome of verifying a token. Failures are values, not exceptions: a flood of bad tokens
+ * must cost as little as possible (see docs/BENCHMARKS.md).
+ */
+export type Verification =
+  | { ok: true, principal: Principal }
+  | { ok: false, reason: AuthFailureReason, message: string }
+
+const refuse = (reason: AuthFailureReason, message: string): Verification => ({ ok: false, reason, message })
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** onRequest hook: verifies the bearer token or answers 401/429 */
-    authenticate: (request: FastifyRequest) => Promise<void>
-    /** verifies a token (no request needed: the CLI's `verify` uses it too); throws AuthFailure */
-    verifyToken: (token: string) => Promise<Principal>
+    /** onRequest hook: verifies the bearer token, or answers 401/429 itself */
+    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
+    /** verifies a token (no request needed: the CLI's `verify` uses it too) */
+    verifyToken: (token: string) => Promise<Verification>
     /** throws 403 unless the token may update one of these service names */
     authorizeService: (request: FastifyRequest, names: readonly string[]) => void
   }
   interface FastifyRequest {
     principal?: Principal
+    /** why authentication failed, for the access log */
+    authFailure?: AuthFailureReason
   }
 }
 
@@ -83,10 +88,19 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
       // fast-jwt checks iss/aud only when present: an operator who set them wants them required.
       requiredClaims: ['exp', ...(config.JWT_ISSUER !== undefined ? ['iss'] : []), ...(config.JWT_AUDIENCE !== undefined ? ['aud'] : [])],
       clockTolerance: config.JWT_CLOCK_TOLERANCE * 1000,
+      // Verified tokens (until their exp) and refused ones (for a minute) are remembered, keyed by
+      // the token's hash: a client retrying the same bad token costs a lookup, not an HMAC and a
+      // stack trace. A token refused as not-yet-valid is not remembered: it may become valid.
+      cache: 1000,
+      errorCacheTTL: (error: { code?: string }) => error.code === 'FAST_JWT_INACTIVE' ? -config.JWT_CLOCK_TOLERANCE * 1000 - 1 : 60_000,
       ...(config.JWT_ISSUER !== undefined && { allowedIss: config.JWT_ISSUER }),
       ...(config.JWT_AUDIENCE !== undefined && { allowedAud: config.JWT_AUDIENCE })
     }
   })
+
+  // Declared up front so every request object keeps one shape (V8 hidden classes).
+  app.decorateRequest('principal', undefined)
+  app.decorateRequest('authFailure', undefined)
 
   const limiter = new AuthFailureLimiter({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW * 1000 })
   const oidc = config.OIDC_ISSUER !== undefined && config.OIDC_AUDIENCE !== undefined
@@ -110,55 +124,60 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
     }
   }
 
-  app.decorate('verifyToken', async function verifyToken (token: string): Promise<Principal> {
-    const alg = headerAlgorithm(token)
+  app.decorate('verifyToken', async function verifyToken (token: string): Promise<Verification> {
     let payload: unknown
     let via: Principal['via']
     try {
       // Route by algorithm: identity-provider keys never verify an HS256 token, and our secrets
       // never verify an RS/ES token, so no algorithm confusion is possible.
-      if (oidc !== undefined && (OIDC_ALGORITHMS as readonly string[]).includes(alg)) {
+      if (oidc !== undefined && (OIDC_ALGORITHMS as readonly string[]).includes(headerAlgorithm(token))) {
         payload = await oidc(token)
         via = 'oidc'
       } else {
         ({ payload, via } = verifyWithSecrets(token))
       }
     } catch (error) {
-      if (error instanceof AuthFailure) throw error
       const [reason, message] = tokenErrors[(error as { code?: string }).code ?? ''] ?? ['malformed', 'token is invalid']
-      throw new AuthFailure(reason, message)
+      return refuse(reason, message)
     }
     return principalFrom(payload, via, config)
   })
 
-  function fail (request: FastifyRequest, reason: AuthFailureReason, message: string): never {
-    limiter.recordFailure(request.ip)
+  /**
+   * Answers 401/429 directly rather than throwing: Fastify's error path costs several times a plain
+   * reply, and this is the path a flood of bad tokens takes. The body has the error handler's shape.
+   */
+  function reject (request: FastifyRequest, reply: FastifyReply, client: string, reason: AuthFailureReason, message: string): FastifyReply {
+    request.authFailure = reason
     onFailure(reason)
-    request.log.info({ reason }, 'authentication failed')
-    throw new Unauthorized(message)
+    if (reason === 'rate_limited') {
+      return reply.code(429).header('retry-after', String(limiter.retryAfter(client))).send({
+        statusCode: 429, error: 'Too Many Requests', message, code: 'CU_TOO_MANY_AUTH_FAILURES'
+      })
+    }
+    if (limiter.recordFailure(client)) {
+      // One line when an address reaches the limit; each refused request is only a debug line.
+      request.log.warn({ client, failures: config.AUTH_FAILURE_LIMIT, windowSeconds: config.AUTH_FAILURE_WINDOW }, 'too many failed authentications: address limited')
+    }
+    return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: `Unauthorized: ${message}`, code: 'CU_UNAUTHORIZED' })
   }
 
-  app.decorate('authenticate', async function authenticate (request: FastifyRequest): Promise<void> {
-    const wait = limiter.retryAfter(request.ip)
-    if (wait > 0) {
-      onFailure('rate_limited')
-      throw Object.assign(new TooManyAuthFailures(), { headers: { 'retry-after': String(wait) } })
+  app.decorate('authenticate', async function authenticate (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const client = request.ip
+    if (limiter.retryAfter(client) > 0) {
+      return reject(request, reply, client, 'rate_limited', 'Too many failed authentications from this address; retry later')
     }
     const header = request.headers.authorization
-    if (header === undefined || header === '') fail(request, 'missing', 'missing bearer token')
+    if (header === undefined || header === '') return reject(request, reply, client, 'missing', 'missing bearer token')
+    if (header.length > MAX_TOKEN_LENGTH) return reject(request, reply, client, 'malformed', 'token too large')
     // Node keeps only the first of repeated Authorization headers; a request with two is ambiguous.
-    if (request.raw.rawHeaders.filter((_, i, all) => i % 2 === 0 && all[i]?.toLowerCase() === 'authorization').length > 1) {
-      fail(request, 'malformed', 'more than one Authorization header')
-    }
-    if (header.length > MAX_TOKEN_LENGTH) fail(request, 'malformed', 'token too large')
+    if (countHeader(request.raw.rawHeaders, 'authorization') > 1) return reject(request, reply, client, 'malformed', 'more than one Authorization header')
     const token = bearerRe.exec(header)?.[1]
-    if (token === undefined) fail(request, 'malformed', 'expected "Authorization: Bearer <JWT>"')
-    try {
-      request.principal = await app.verifyToken(token)
-    } catch (error) {
-      if (!(error instanceof AuthFailure)) throw error
-      fail(request, error.reason, error.message)
-    }
+    if (token === undefined) return reject(request, reply, client, 'malformed', 'expected "Authorization: Bearer <JWT>"')
+    const verification = await app.verifyToken(token)
+    if (!verification.ok) return reject(request, reply, client, verification.reason, verification.message)
+    request.principal = verification.principal
+    return undefined
   })
 
   app.decorate('authorizeService', function authorizeService (request: FastifyRequest, names: readonly string[]): void {
@@ -182,6 +201,12 @@ export function scopeDecision (principal: Principal | undefined, names: readonly
     : { allowed: false, why: principal?.via === 'oidc' ? `${name} (no rule of the OIDC policy grants it)` : name }
 }
 
+function countHeader (rawHeaders: string[], name: string): number {
+  let count = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.length === name.length && rawHeaders[i]!.toLowerCase() === name) count++
+  return count
+}
+
 /** The `alg` of a compact JWS header, or '' when there is none to read. */
 function headerAlgorithm (token: string): string {
   try {
@@ -193,20 +218,20 @@ function headerAlgorithm (token: string): string {
   }
 }
 
-function principalFrom (payload: unknown, via: Principal['via'], config: Config): Principal {
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new AuthFailure('malformed', 'token payload is not a JSON object')
+function principalFrom (payload: unknown, via: Principal['via'], config: Config): Verification {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return refuse('malformed', 'token payload is not a JSON object')
   const claims = payload as Record<string, unknown>
   const now = Date.now() / 1000
   // fast-jwt checks nbf and exp; a token issued in the future is just as suspect.
   if (claims.iat !== undefined) {
-    if (typeof claims.iat !== 'number') throw new AuthFailure('claims', 'token claim iat is not a number')
-    if (claims.iat > now + config.JWT_CLOCK_TOLERANCE) throw new AuthFailure('not_yet_valid', 'token issued in the future')
+    if (typeof claims.iat !== 'number') return refuse('claims', 'token claim iat is not a number')
+    if (claims.iat > now + config.JWT_CLOCK_TOLERANCE) return refuse('not_yet_valid', 'token issued in the future')
   }
   const exp = claims.exp as number
   if (config.JWT_MAX_LIFETIME !== undefined) {
     const issued = typeof claims.iat === 'number' ? claims.iat : now
     if (exp - issued > config.JWT_MAX_LIFETIME + config.JWT_CLOCK_TOLERANCE) {
-      throw new AuthFailure('claims', `token lifetime exceeds ${config.JWT_MAX_LIFETIME} s (JWT_MAX_LIFETIME)`)
+      return refuse('claims', `token lifetime exceeds ${config.JWT_MAX_LIFETIME} s (JWT_MAX_LIFETIME)`)
     }
   }
   const { sub, jti } = claims
@@ -217,16 +242,19 @@ function principalFrom (payload: unknown, via: Principal['via'], config: Config)
   } else {
     const claimed = claims.services
     if (claimed !== undefined && (!Array.isArray(claimed) || !claimed.every((s) => typeof s === 'string' && s.length > 0 && s.length <= 255))) {
-      throw new AuthFailure('claims', 'token claim services must be an array of service names or globs')
+      return refuse('claims', 'token claim services must be an array of service names or globs')
     }
     services = claimed as string[] | undefined
   }
   return {
-    via,
-    subject: typeof sub === 'string' ? sub : undefined,
-    tokenId: typeof jti === 'string' ? jti : undefined,
-    services,
-    expiresAt: exp
+    ok: true,
+    principal: {
+      via,
+      subject: typeof sub === 'string' ? sub : undefined,
+      tokenId: typeof jti === 'string' ? jti : undefined,
+      services,
+      expiresAt: exp
+    }
   }
 }
 

@@ -116,6 +116,21 @@ test('different services update in parallel, within the global cap', async () =>
   assert.deepEqual(updater.load, { running: 2, queued: 2 })
   const records = await Promise.all(jobs.map((j) => j.result))
   assert.ok(records.every((r) => r.status === 'completed'))
+  assert.ok(docker.calls.some((args) => args[1] === 'inspect' && args.length === 5), 'running updates are read in one Docker call')
+})
+
+test('a service removed while it updates fails its own update only', async () => {
+  const { docker, updater } = setup()
+  const [a, b] = await Promise.all(['a', 'b'].map(async (name) => {
+    docker.addService(name, IMAGE, { pollsToFinish: 10 })
+    return updater.resolveService(name)
+  }))
+  const jobA = updater.submit(a!, { appName: 'a' })
+  const jobB = updater.submit(b!, { appName: 'b' })
+  await sleep(5)
+  docker.services.delete(a!.id)
+  await assert.rejects(jobA.result, { code: 'CU_SERVICE_NOT_FOUND' })
+  assert.equal((await jobB.result).status, 'completed')
 })
 
 test('"update out of sequence" is retried after re-reading the service', async () => {
