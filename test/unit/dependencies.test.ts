@@ -1,0 +1,11 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+
+test('fast-jwt is at a version with the algorithm-confusion and crit fixes (≥ 6.3.1)', () => {
+  const { version } = require('fast-jwt/package.json') as { version: string }
+  const [major = 0, minor = 0, patch = 0] = version.split('.').map(Number)
+  assert.ok(major > 6 || (major === 6 && (minor > 3 || (minor === 3 && patch >= 1))), `fast-jwt ${version}`)
+})
