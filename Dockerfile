@@ -31,4 +31,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node is PID 1 (exec form), so SIGTERM reaches the graceful shutdown directly.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/server.js"]
+# A small young generation keeps RSS down under load at no measured cost (docs/BENCHMARKS.md).
+CMD ["node", "--max-semi-space-size=4", "dist/server.js"]

@@ -67,7 +67,9 @@ async function stop ({ child }: Proc): Promise<void> {
 }
 
 const updaterEnv = { JWT_SECRET: SECRET, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', AUTH_FAILURE_LIMIT: '1000000000', POLL_INTERVAL_MS: '250' }
-const startUpdater = async (env: Record<string, string> = {}) => start(['dist/server.js'], { ...updaterEnv, ...env }, '/readyz')
+// Started exactly as `npm start` starts it (node flags included).
+const startArgs = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1)
+const startUpdater = async (env: Record<string, string> = {}) => start(startArgs, { ...updaterEnv, ...env }, '/readyz')
 const startBare = async () => start(['bench/bare-server.mjs'], {}, '/healthz')
 
 async function cannon (url: string, opts: Partial<autocannon.Options> = {}): Promise<autocannon.Result> {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Type, type Static } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
+import { Ajv } from 'ajv'
 import { matchesAnyGlob } from '../docker/names.js'
 
 /**
@@ -27,9 +27,14 @@ export function loadPolicy (file: string): OidcPolicy {
   } catch (error) {
     throw new Error((error as NodeJS.ErrnoException).code ?? 'not valid JSON')
   }
-  const first = Value.Errors(PolicySchema, raw).First()
-  if (first !== undefined) throw new Error(`${first.path || '/'} ${first.message}`)
-  return raw as OidcPolicy
+  // ajv (already loaded by Fastify) rather than TypeBox's Value module, which would cost memory
+  // in every process for a file only OIDC setups have.
+  const validate = new Ajv({ allErrors: false, strict: false }).compile<OidcPolicy>(PolicySchema)
+  if (!validate(raw)) {
+    const first = validate.errors?.[0]
+    throw new Error(`${first?.instancePath || '/'} ${first?.message ?? 'is invalid'}`)
+  }
+  return raw
 }
 
 /** The services a token with these claims may update: the union over the matching rules. */

@@ -3,7 +3,6 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { serviceAllowed } from '../docker/names.js'
 import { AuthFailureLimiter } from '../auth/failure-limiter.js'
-import { OIDC_ALGORITHMS, createOidcVerifier } from '../auth/oidc.js'
 import { servicesFor } from '../auth/policy.js'
 import { Forbidden } from '../errors.js'
 import type { Config } from '../config.js'
@@ -103,7 +102,9 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
   app.decorateRequest('authFailure', undefined)
 
   const limiter = new AuthFailureLimiter({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW * 1000 })
-  const oidc = config.OIDC_ISSUER !== undefined && config.OIDC_AUDIENCE !== undefined
+  // Loaded only when configured: get-jwks and its key-conversion libraries cost memory.
+  const { OIDC_ALGORITHMS, createOidcVerifier } = config.OIDC_ISSUER !== undefined ? await import('../auth/oidc.js') : { OIDC_ALGORITHMS: [] as readonly string[], createOidcVerifier: undefined }
+  const oidc = createOidcVerifier !== undefined && config.OIDC_ISSUER !== undefined && config.OIDC_AUDIENCE !== undefined
     ? createOidcVerifier({
       issuer: config.OIDC_ISSUER,
       audience: config.OIDC_AUDIENCE,
