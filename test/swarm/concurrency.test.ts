@@ -81,8 +81,15 @@ describe('swarm: concurrency and shutdown', { skip: swarmSkip, concurrency: true
       url = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1]
     }
     assert.ok(url, `the server started: ${output}`)
+    const before = (await inspect(name)).Version.Index
     const inFlight = fetch(`${url}/update`, { method: 'POST', headers: { ...bearer(token()), 'content-type': 'application/json' }, body: JSON.stringify({ appName: name }) })
-    await sleep(700)
+    // SIGTERM once Swarm is visibly rolling the update this request started.
+    for (let i = 0; i < 200; i++) {
+      const now = await inspect(name)
+      if (now.Version.Index > before && now.UpdateStatus?.State === 'updating') break
+      await sleep(50)
+    }
+    assert.equal((await inspect(name)).UpdateStatus?.State, 'updating', 'the update is in flight at SIGTERM')
     child.kill('SIGTERM')
     await sleep(200)
     const late = await fetch(`${url}/healthz`).then((r) => r.status, (error: Error) => error.name)
