@@ -33,7 +33,7 @@ declare module 'fastify' {
     /** onRequest hook: verifies the bearer token, or answers 401/429 itself */
     authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
     /** verifies a token (no request needed: the CLI's `verify` uses it too) */
-    verifyToken: (token: string) => Promise<Verification>
+    verifyToken: (token: string) => Verification | Promise<Verification>
     /** throws 403 unless the token may update one of these service names */
     authorizeService: (request: FastifyRequest, names: readonly string[]) => void
   }
@@ -114,34 +114,37 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
     })
     : undefined
 
-  /** HS256 with the current secret, then the previous one while a rotation is under way. */
-  function verifyWithSecrets (token: string): { payload: unknown, via: Principal['via'] } {
+  /**
+   * HS256 with the current secret, then the previous one while a rotation is under way. Errors are
+   * returned, not rethrown: an exception crossing frames costs more than the whole bare request.
+   */
+  function verifyWithSecrets (token: string): { payload: unknown, via: Principal['via'] } | { error: unknown } {
     try {
       return { payload: app.jwt.verify(token), via: 'secret' }
     } catch (error) {
-      const code = (error as { code?: string }).code
-      if (code !== 'FAST_JWT_INVALID_SIGNATURE' || config.JWT_SECRET_PREVIOUS === undefined) throw error
+      if ((error as { code?: string }).code !== 'FAST_JWT_INVALID_SIGNATURE' || config.JWT_SECRET_PREVIOUS === undefined) return { error }
+    }
+    try {
       return { payload: app.jwt.verify(token, { key: config.JWT_SECRET_PREVIOUS }), via: 'previous-secret' }
+    } catch (error) {
+      return { error }
     }
   }
 
-  app.decorate('verifyToken', async function verifyToken (token: string): Promise<Verification> {
-    let payload: unknown
-    let via: Principal['via']
-    try {
-      // Route by algorithm: identity-provider keys never verify an HS256 token, and our secrets
-      // never verify an RS/ES token, so no algorithm confusion is possible.
-      if (oidc !== undefined && (OIDC_ALGORITHMS as readonly string[]).includes(headerAlgorithm(token))) {
-        payload = await oidc(token)
-        via = 'oidc'
-      } else {
-        ({ payload, via } = verifyWithSecrets(token))
-      }
-    } catch (error) {
-      const [reason, message] = tokenErrors[(error as { code?: string }).code ?? ''] ?? ['malformed', 'token is invalid']
-      return refuse(reason, message)
+  const refusal = (error: unknown): Verification => {
+    const [reason, message] = tokenErrors[(error as { code?: string }).code ?? ''] ?? ['malformed', 'token is invalid']
+    return refuse(reason, message)
+  }
+
+  /** OIDC tokens need a key fetch (async); everything else is answered synchronously. */
+  app.decorate('verifyToken', function verifyToken (token: string): Verification | Promise<Verification> {
+    // Route by algorithm: identity-provider keys never verify an HS256 token, and our secrets
+    // never verify an RS/ES token, so no algorithm confusion is possible.
+    if (oidc !== undefined && (OIDC_ALGORITHMS as readonly string[]).includes(headerAlgorithm(token))) {
+      return oidc(token).then((payload) => principalFrom(payload, 'oidc', config), refusal)
     }
-    return principalFrom(payload, via, config)
+    const result = verifyWithSecrets(token)
+    return 'error' in result ? refusal(result.error) : principalFrom(result.payload, result.via, config)
   })
 
   /**
@@ -175,7 +178,8 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
     if (countHeader(request.raw.rawHeaders, 'authorization') > 1) return reject(request, reply, client, 'malformed', 'more than one Authorization header')
     const token = bearerRe.exec(header)?.[1]
     if (token === undefined) return reject(request, reply, client, 'malformed', 'expected "Authorization: Bearer <JWT>"')
-    const verification = await app.verifyToken(token)
+    const pending = app.verifyToken(token)
+    const verification = pending instanceof Promise ? await pending : pending
     if (!verification.ok) return reject(request, reply, client, verification.reason, verification.message)
     request.principal = verification.principal
     return undefined
