@@ -9,6 +9,7 @@ import createError from '@fastify/error'
 export const Forbidden = createError<[string]>('CU_FORBIDDEN', 'This token may not update service %s', 403)
 export const ServiceNotEnabled = createError<[string, string]>('CU_SERVICE_NOT_ENABLED', 'Service %s does not carry the label %s that allows updates', 403)
 export const InvalidServiceName = createError<[string]>('CU_INVALID_SERVICE_NAME', 'Invalid service name %s', 400)
+export const InvalidTag = createError<[string]>('CU_INVALID_TAG', 'Invalid image tag %s', 400)
 export const ImagePinnedByDigest = createError<[string]>('CU_IMAGE_PINNED_BY_DIGEST', 'Service %s runs an image pinned by digest without a tag; pass "tag" to choose one', 400)
 export const ServiceNotFound = createError<[string]>('CU_SERVICE_NOT_FOUND', 'No such service: %s', 404)
 export const UpdateNotFound = createError<[string]>('CU_UPDATE_NOT_FOUND', 'No such update: %s', 404)

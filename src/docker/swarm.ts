@@ -1,5 +1,5 @@
 import { classifyFailure, type CommandRunner } from './cli.js'
-import { ServiceNotFound } from '../errors.js'
+import { NotSwarmManager, ServiceNotFound } from '../errors.js'
 
 /** The parts of `docker service inspect` the updater reads. */
 export interface ServiceState {
@@ -134,9 +134,7 @@ export class Swarm {
   async checkManager (): Promise<void> {
     const out = await this.#docker(['info', '--format', '{{json .Swarm}}'])
     const swarm = JSON.parse(out) as { LocalNodeState?: string, ControlAvailable?: boolean }
-    if (swarm.LocalNodeState !== 'active' || swarm.ControlAvailable !== true) {
-      throw classifyFailure({ timedOut: false, stderr: 'not a swarm manager' }, this.#options)
-    }
+    if (swarm.LocalNodeState !== 'active' || swarm.ControlAvailable !== true) throw new NotSwarmManager()
   }
 }
 

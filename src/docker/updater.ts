@@ -4,7 +4,7 @@ import { candidateServiceNames, isValidServiceName, isValidTag } from './names.j
 import { targetImage } from './image-ref.js'
 import type { RegistryAuthCheck } from './registry-auth.js'
 import type { ServiceState, Swarm, UpdateStatus } from './swarm.js'
-import { ImagePinnedByDigest, InvalidServiceName, OutOfSequence, ServiceNotEnabled, ServiceNotFound, ShuttingDown } from '../errors.js'
+import { ImagePinnedByDigest, InvalidServiceName, InvalidTag, OutOfSequence, ServiceNotEnabled, ServiceNotFound, ShuttingDown } from '../errors.js'
 
 export type UpdateState = 'queued' | 'updating' | 'completed' | 'rolled_back' | 'paused' | 'timeout' | 'failed'
 
@@ -62,6 +62,8 @@ interface Job {
   tag: string | undefined
   /** true once the job has read the service: later requests can no longer join it */
   started: boolean
+  /** the service as resolved by the request, when the job starts at once: no need to read it again */
+  snapshot?: ServiceState
   /** settles with the record once final or timed out; rejects with a domain error */
   result: Promise<UpdateRecord>
   resolve: (record: UpdateRecord) => void
@@ -142,7 +144,7 @@ export class ServiceUpdater {
     if (this.#requiredLabel !== undefined && !hasLabel(service.labels, this.#requiredLabel)) {
       throw new ServiceNotEnabled(service.name, this.#requiredLabel)
     }
-    if (request.tag !== undefined && !isValidTag(request.tag)) throw new InvalidServiceName(JSON.stringify(request.tag))
+    if (request.tag !== undefined && !isValidTag(request.tag)) throw new InvalidTag(JSON.stringify(request.tag))
     let lane = this.#lanes.get(service.id)
     if (lane === undefined) {
       lane = { queue: [] }
@@ -153,8 +155,12 @@ export class ServiceUpdater {
     const last = lane.queue.at(-1) ?? lane.running
     if (last !== undefined && !last.started && last.tag === request.tag) return last
     const job = this.#newJob(service, request)
-    if (lane.running === undefined) this.#start(service.id, lane, job)
-    else lane.queue.push(job)
+    if (lane.running === undefined) {
+      job.snapshot = service
+      this.#start(service.id, lane, job)
+    } else {
+      lane.queue.push(job)
+    }
     return job
   }
 
@@ -208,13 +214,17 @@ export class ServiceUpdater {
 
   async #run (job: Job): Promise<UpdateRecord> {
     const { record } = job
-    const release = await this.#slots.acquire()
+    // The request's own read of the service is fresh only if nothing made the job wait.
+    let release = this.#slots.tryAcquire()
+    const snapshot = release !== undefined ? job.snapshot : undefined
+    release ??= await this.#slots.acquire()
+    job.snapshot = undefined
     try {
       job.started = true
       record.status = 'updating'
-      const before = await this.#startUpdate(job)
+      const before = await this.#startUpdate(job, snapshot)
       const deadline = Date.now() + this.#timeoutMs
-      const outcome = await this.#watch(job.serviceId, before, deadline, this.#closing.signal, true)
+      const outcome = await this.#watch(job.serviceId, before, deadline)
       if (outcome === undefined) {
         this.#finish(record, 'timeout', null, `not converged after ${Math.round(this.#timeoutMs / 1000)} s; the update goes on in Swarm, poll statusUrl for its end`)
         this.#watchInBackground(job, before)
@@ -230,10 +240,13 @@ export class ServiceUpdater {
     }
   }
 
-  /** Reads the service and starts the Docker update, retrying "update out of sequence". */
-  async #startUpdate (job: Job): Promise<ServiceState> {
+  /**
+   * Reads the service (unless the request's fresh read is given) and starts the Docker update,
+   * retrying "update out of sequence" after reading it again.
+   */
+  async #startUpdate (job: Job, snapshot: ServiceState | undefined): Promise<ServiceState> {
     for (let attempt = 0; ; attempt++) {
-      const before = await this.#swarm.getService(job.serviceId)
+      const before = attempt === 0 && snapshot !== undefined ? snapshot : await this.#swarm.getService(job.serviceId)
       const image = targetImage(before.image, job.tag)
       if (image === undefined) throw new ImagePinnedByDigest(before.name)
       job.record.previousImage = before.image
@@ -251,14 +264,15 @@ export class ServiceUpdater {
    * Polls the service until the update we started reaches a final UpdateStatus (the CLI's exit code
    * says nothing: a rolled-back update exits 0). Returns undefined at the deadline.
    */
-  async #watch (id: string, before: ServiceState, deadline: number, signal: AbortSignal, tolerateErrors: boolean): Promise<ServiceState | undefined> {
+  async #watch (id: string, before: ServiceState, deadline: number): Promise<ServiceState | undefined> {
     let lastError: unknown
     while (Date.now() < deadline) {
       let now: ServiceState
       try {
         now = await this.#poller.next(id)
       } catch (error) {
-        if (error instanceof ServiceNotFound || !tolerateErrors) throw error
+        // A passing Docker failure is retried until the deadline; a removed service is final.
+        if (error instanceof ServiceNotFound) throw error
         lastError = error
         continue
       }
@@ -271,11 +285,10 @@ export class ServiceUpdater {
         try {
           if (await this.#swarm.tasksConverged(now)) return now
         } catch (error) {
-          if (!tolerateErrors) throw error
           lastError = error
         }
       }
-      if (signal.aborted) break
+      if (this.closing) break
     }
     if (lastError !== undefined) throw lastError
     return undefined
@@ -283,7 +296,7 @@ export class ServiceUpdater {
 
   #watchInBackground (job: Job, before: ServiceState): void {
     const watch = async (): Promise<void> => {
-      const outcome = await this.#watch(job.serviceId, before, Date.now() + this.#backgroundMs, this.#closing.signal, true)
+      const outcome = await this.#watch(job.serviceId, before, Date.now() + this.#backgroundMs)
       if (outcome !== undefined) await this.#settle(job.record, outcome)
     }
     watch().catch(() => {})
@@ -410,9 +423,20 @@ class Semaphore {
     this.#free = size
   }
 
+  /** A slot now, or undefined when none is free. */
+  tryAcquire (): (() => void) | undefined {
+    if (this.#free === 0) return undefined
+    this.#free--
+    return this.#releaser()
+  }
+
   async acquire (): Promise<() => void> {
     if (this.#free > 0) this.#free--
     else await new Promise<void>((resolve) => this.#waiting.push(resolve))
+    return this.#releaser()
+  }
+
+  #releaser (): () => void {
     let released = false
     return () => {
       if (released) return

@@ -32,6 +32,7 @@ test('resolves the exact name, then <app>_<app>, never an ID prefix or a name pr
   await assert.rejects(updater.resolveService(web.id.slice(0, 6)), { code: 'CU_SERVICE_NOT_FOUND', statusCode: 404 })
   await assert.rejects(updater.resolveService('we'), { code: 'CU_SERVICE_NOT_FOUND' })
   await assert.rejects(updater.resolveService('-web'), { code: 'CU_INVALID_SERVICE_NAME', statusCode: 400 })
+  assert.throws(() => updater.submit(web as never, { appName: 'web', tag: '-x' }), { code: 'CU_INVALID_TAG', statusCode: 400 })
   assert.equal(docker.calls.some((args) => args.includes('-web')), false, 'an invalid name never reaches Docker')
 })
 
@@ -42,6 +43,8 @@ test('an update rolls onto the tag without its digest and reads the result from 
   const record = await updater.submit(service, { appName: 'web' }).result
   const update = docker.calls.find((args) => args[1] === 'update')
   assert.deepEqual(update, ['service', 'update', '--detach', '--force', '--image', '127.0.0.1:5000/web:latest', '--', web.id])
+  const beforeUpdate = docker.calls.slice(0, docker.calls.indexOf(update!))
+  assert.equal(beforeUpdate.filter((args) => args[1] === 'inspect').length, 1, 'the request path reads the service once')
   assert.equal(record.status, 'completed')
   assert.equal(record.previousImage, IMAGE)
   assert.equal(record.image, `127.0.0.1:5000/web:latest@${digest('b')}`)
@@ -85,6 +88,7 @@ test('requests arriving during an update join the single next update and all get
   const results = await Promise.all([first.result, ...followers.map((f) => f.result)])
   assert.ok(results.every((r) => r.status === 'completed'))
   assert.equal(docker.updates(web.id), 2, 'eleven requests, two Docker updates')
+  assert.equal(results[1]!.previousImage, results[0]!.image, 'the queued update read the service again when its turn came')
   assert.equal(web.forceUpdate, 2)
   assert.deepEqual(updater.load, { running: 0, queued: 0 })
 })
