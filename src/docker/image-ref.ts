@@ -58,3 +58,28 @@ export function registryHost (image: string): string {
   if (first.includes('.') || first.includes(':') || first === 'localhost') return first
   return 'docker.io'
 }
+
+/**
+ * A repository as Docker normalises it: `nginx` → `docker.io/library/nginx`, `user/app` →
+ * `docker.io/user/app`, `index.docker.io/x` → `docker.io/x`; the registry host is lower-cased
+ * (host names are case-insensitive), the path is kept (Docker rejects upper case there anyway).
+ */
+export function normalizeRepository (repository: string): { registry: string, path: string, full: string } {
+  const slash = repository.indexOf('/')
+  const first = slash === -1 ? '' : repository.slice(0, slash)
+  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost'
+  let registry = hasRegistry ? first.toLowerCase() : 'docker.io'
+  let path = hasRegistry ? repository.slice(slash + 1) : repository
+  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = 'docker.io'
+  if (registry === 'docker.io' && !path.includes('/')) path = `library/${path}`
+  return { registry, path, full: `${registry}/${path}` }
+}
+
+/** `repo[:tag]` (no digest) normalised, with `latest` when no tag is given: for image targets. */
+export function normalizeImageTarget (ref: string): { registry: string, path: string, tag: string, full: string } {
+  const parsed = parseImageRef(ref)
+  if (parsed.digest !== undefined) throw new TypeError(`image target ${JSON.stringify(ref)} must not carry a digest`)
+  const repo = normalizeRepository(parsed.repository)
+  const tag = parsed.tag ?? 'latest'
+  return { ...repo, tag, full: `${repo.full}:${tag}` }
+}
