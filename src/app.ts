@@ -8,8 +8,9 @@ import dockerPlugin from './plugins/docker.js'
 import metricsPlugin from './plugins/metrics.js'
 import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
-import { ErrorReply, UpdateRecord } from './schemas/update.js'
-import type { CommandRunner } from './docker/cli.js'
+import updatesRoutes from './routes/updates.js'
+import { sharedSchemas } from './schemas/update.js'
+import type { CommandRunner } from './docker/runner.js'
 import type { RegistryAuthCheck } from './docker/registry-auth.js'
 import type { Config } from './config.js'
 
@@ -50,8 +51,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   })
   // Only JSON bodies: text/plain is answered 415 like every other content type.
   app.removeContentTypeParser('text/plain')
-  app.addSchema(ErrorReply)
-  app.addSchema(UpdateRecord)
+  for (const schema of sharedSchemas) app.addSchema(schema)
 
   // While closing, in-flight requests still get their real answer, and their keep-alive
   // connections are closed after it; otherwise close() would wait for the keep-alive timeout.
@@ -68,7 +68,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     const level = request.authFailure !== undefined ? 'debug' : 'info'
     request.log[level]({
       method: request.method,
-      url: request.url,
+      url: request.url.split('?', 1)[0],
       statusCode: reply.statusCode,
       responseTime: Math.round(reply.elapsedTime * 10) / 10,
       client: request.ip,
@@ -108,12 +108,13 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(authPlugin, { config, onFailure: (reason) => app.metrics.recordAuthFailure(reason) })
   await app.register(dockerPlugin, {
     config,
-    onSettled: (record) => app.metrics.recordUpdate(record),
+    onRecord: (record, event) => { if (event === 'final') app.metrics.recordUpdate(record) },
     ...(options.runner !== undefined && { runner: options.runner }),
     ...(options.registryAuth !== undefined && { registryAuth: options.registryAuth })
   })
 
   await app.register(healthRoutes)
   await app.register(updateRoutes)
+  await app.register(updatesRoutes)
   return app
 }

@@ -39,7 +39,8 @@ export const EnvSchema = Type.Object({
   AUTH_FAILURE_WINDOW: Type.Integer({ default: 60, minimum: 1, description: 'seconds' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'take the client address from X-Forwarded-For' }),
   SHUTDOWN_GRACE: Type.Integer({ default: 60, minimum: 1, description: 'seconds in-flight requests get on SIGTERM' }),
-  POLL_INTERVAL_MS: Type.Integer({ default: 500, minimum: 10, description: 'how often a running update is read' })
+  POLL_INTERVAL_MS: Type.Integer({ default: 500, minimum: 10, description: 'how often a running update is read while the events stream is down' }),
+  SELF_SERVICE: Type.Optional(Type.String({ minLength: 1, description: "the updater's own service (name or ID; the stack file sets it from {{.Service.ID}}): updating it is answered 202 at once" }))
 })
 
 export type Env = Static<typeof EnvSchema>

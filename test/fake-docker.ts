@@ -1,4 +1,4 @@
-import type { CommandFailure, CommandRunner } from '../src/docker/cli.ts'
+import type { CommandFailure, CommandRunner } from '../src/docker/runner.ts'
 
 /**
  * A stand-in for the Docker CLI, for the cases a real Swarm cannot produce on demand (a node that
@@ -32,7 +32,10 @@ export class FakeDocker {
   /** registry: repository:tag → digest */
   readonly registry = new Map<string, string>()
   /** injected failures for the next matching commands */
-  readonly failures: Array<{ match: (args: readonly string[]) => boolean, failure: CommandFailure }> = []
+  /** injected failures for the next matching commands; `after`: the command takes effect, then fails (an uncertain write) */
+  readonly failures: Array<{ match: (args: readonly string[]) => boolean, failure: CommandFailure, after?: boolean }> = []
+  /** printed on stderr by the next `service update` (Docker's warnings) */
+  updateWarning: string | undefined
   swarm = { LocalNodeState: 'active', ControlAvailable: true }
   #polls = new Map<string, number>()
   #clock = Date.parse('2026-01-01T00:00:00Z')
@@ -48,11 +51,16 @@ export class FakeDocker {
     return this.calls.filter((args) => args[1] === 'update' && args.at(-1) === id).length
   }
 
-  runner: CommandRunner = async (args) => {
+  runner: CommandRunner = async (args, options) => {
     this.calls.push([...args])
     await new Promise((resolve) => setImmediate(resolve))
     const failure = this.failures.findIndex((f) => f.match(args))
-    if (failure !== -1) throw this.failures.splice(failure, 1)[0]!.failure
+    if (failure !== -1) {
+      const injected = this.failures.splice(failure, 1)[0]!
+      if (injected.after === true) await this.runner(args)
+      throw injected.failure
+    }
+    if (args[0] === 'service' && args[1] === 'update' && this.updateWarning !== undefined) options?.onStderr?.(this.updateWarning)
     const [group, command] = args
     if (group === 'info') return JSON.stringify(this.swarm) + '\n'
     if (group === 'service' && command === 'inspect') {
@@ -127,7 +135,8 @@ export class FakeDocker {
     const digest = this.registry.get(image) ?? 'sha256:' + '0'.repeat(64)
     service.version++
     service.forceUpdate++
-    service.pendingImage = `${image}@${digest}`
+    // With the registry unreachable Docker writes the tag without a digest, and warns.
+    service.pendingImage = this.updateWarning !== undefined ? image : `${image}@${digest}`
     this.#polls.set(id, 0)
     service.updateStatus = { State: 'updating', StartedAt: this.#now(), Message: 'update in progress' }
     return `${id}\n`

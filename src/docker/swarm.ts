@@ -1,5 +1,5 @@
-import { classifyFailure, type CommandRunner } from './cli.js'
-import { NotSwarmManager, ServiceNotFound } from '../errors.js'
+import { classifyFailure, type CommandRunner, type RunOptions } from './runner.js'
+import { DockerFailed, NotSwarmManager, ServiceNotFound } from '../errors.js'
 
 /** The parts of `docker service inspect` the updater reads. */
 export interface ServiceState {
@@ -49,11 +49,21 @@ export class Swarm {
     this.#options = options
   }
 
-  async #docker (args: string[]): Promise<string> {
+  async #docker (args: string[], options?: RunOptions): Promise<string> {
     try {
-      return await this.#run(args)
+      return await this.#run(args, options)
     } catch (failure) {
       throw classifyFailure(failure, this.#options)
+    }
+  }
+
+  /** Docker's JSON, or a 502 naming the command: a truncated or garbled answer is Docker's failure. */
+  async #json<T> (args: string[]): Promise<T> {
+    const out = await this.#docker(args)
+    try {
+      return JSON.parse(out) as T
+    } catch {
+      throw new DockerFailed(`unreadable answer from docker ${args.slice(0, 2).join(' ')}`)
     }
   }
 
@@ -62,16 +72,16 @@ export class Swarm {
    * callers must compare the returned name (or ID) with what they asked for.
    */
   async inspectService (ref: string): Promise<ServiceState | undefined> {
-    let out: string
+    let raws: RawService[]
     try {
-      out = await this.#docker(['service', 'inspect', '--', ref])
+      raws = await this.#json<RawService[]>(['service', 'inspect', '--', ref])
     } catch (error) {
-      if (/no such service/i.test((error as Error).message)) return undefined
+      // Gone, or a short ID prefix matching several services: either way no such service.
+      if (error instanceof ServiceNotFound) return undefined
       throw error
     }
-    const [raw] = JSON.parse(out) as RawService[]
-    if (raw === undefined) return undefined
-    return toServiceState(raw)
+    const raw = Array.isArray(raws) ? raws[0] : undefined
+    return raw === undefined ? undefined : toServiceState(raw)
   }
 
   /**
@@ -79,8 +89,24 @@ export class Swarm {
    * is gone (the CLI then exits non-zero); callers fall back to one call per service.
    */
   async inspectServices (ids: readonly string[]): Promise<ServiceState[]> {
-    const out = await this.#docker(['service', 'inspect', '--', ...ids])
-    return (JSON.parse(out) as RawService[]).map(toServiceState)
+    if (ids.length === 0) return []
+    return (await this.#json<RawService[]>(['service', 'inspect', '--', ...ids])).map(toServiceState)
+  }
+
+  /**
+   * Every service (or those carrying `label`), read with two calls whatever their number: `ls` for
+   * the IDs, one `inspect` for all of them. A service removed between the two is read again alone.
+   */
+  async listServices (label?: string): Promise<ServiceState[]> {
+    const args = ['service', 'ls', '--quiet', ...(label !== undefined ? ['--filter', `label=${label}`] : [])]
+    const ids = (await this.#docker(args)).split('\n').map((id) => id.trim()).filter((id) => id !== '')
+    try {
+      return await this.inspectServices(ids)
+    } catch (error) {
+      if (!(error instanceof ServiceNotFound)) throw error
+      const each = await Promise.all(ids.map(async (id) => this.inspectService(id)))
+      return each.filter((s): s is ServiceState => s !== undefined)
+    }
   }
 
   async getService (id: string): Promise<ServiceState> {
@@ -94,10 +120,20 @@ export class Swarm {
    * current digest) and restarts every task (`--force`). `--detach` returns once Swarm accepted it;
    * the outcome is read from UpdateStatus, because a rolled-back update exits 0.
    */
-  async startUpdate (id: string, image: string, withRegistryAuth: boolean): Promise<void> {
+  async startUpdate (id: string, image: string, withRegistryAuth: boolean): Promise<{ warning?: string }> {
     const args = ['service', 'update', '--detach', '--force', '--image', image]
     if (withRegistryAuth) args.push('--with-registry-auth')
-    await this.#docker([...args, '--', id])
+    let warning: string | undefined
+    // With the registry unreachable the CLI still updates, without a digest, and only warns:
+    // "image X could not be accessed on a registry to record its digest. Each node will access X
+    // independently, possibly leading to different nodes running different versions of the image."
+    await this.#docker([...args, '--', id], {
+      onStderr: (stderr) => {
+        const line = stderr.split('\n').map((l) => l.trim()).find((l) => /could not be accessed on a registry|digest/i.test(l))
+        if (line !== undefined) warning = line.replace(/^warning:\s*/i, '').slice(0, 500)
+      }
+    })
+    return warning !== undefined ? { warning } : {}
   }
 
   /** The newest task error of a service, e.g. "task: non-zero exit (3)": Swarm's real reason. */
@@ -105,7 +141,12 @@ export class Swarm {
     const out = await this.#docker(['service', 'ps', '--no-trunc', '--format', '{{json .}}', '--', id])
     for (const line of out.split('\n')) {
       if (line.trim() === '') continue
-      const task = JSON.parse(line) as { Error?: string }
+      let task: { Error?: string }
+      try {
+        task = JSON.parse(line) as { Error?: string }
+      } catch {
+        continue
+      }
       if (typeof task.Error === 'string' && task.Error !== '') return task.Error
     }
     return undefined
@@ -121,24 +162,26 @@ export class Swarm {
       .split('\n').map((id) => id.trim()).filter((id) => id !== '')
     if (service.replicas !== undefined && ids.length !== service.replicas) return false
     if (ids.length === 0) return service.replicas === 0
-    const tasks = JSON.parse(await this.#docker(['inspect', '--type', 'task', '--', ...ids])) as Array<{
+    const tasks = await this.#json<Array<{
       Status?: { State?: string }
       Spec?: { ForceUpdate?: number, ContainerSpec?: { Image?: string } }
-    }>
-    return tasks.length === ids.length && tasks.every((task) => task.Status?.State === 'running' &&
+    }>>(['inspect', '--type', 'task', '--', ...ids])
+    return Array.isArray(tasks) && tasks.length === ids.length && tasks.every((task) => task.Status?.State === 'running' &&
       (task.Spec?.ForceUpdate ?? 0) === service.forceUpdate &&
       task.Spec?.ContainerSpec?.Image === service.image)
   }
 
   /** Resolves when Docker answers and this node is a Swarm manager; throws the reason otherwise. */
   async checkManager (): Promise<void> {
-    const out = await this.#docker(['info', '--format', '{{json .Swarm}}'])
-    const swarm = JSON.parse(out) as { LocalNodeState?: string, ControlAvailable?: boolean }
-    if (swarm.LocalNodeState !== 'active' || swarm.ControlAvailable !== true) throw new NotSwarmManager()
+    const swarm = await this.#json<{ LocalNodeState?: string, ControlAvailable?: boolean } | null>(['info', '--format', '{{json .Swarm}}'])
+    if (swarm?.LocalNodeState !== 'active' || swarm.ControlAvailable !== true) throw new NotSwarmManager()
   }
 }
 
 function toServiceState (raw: RawService): ServiceState {
+  if (typeof raw?.ID !== 'string' || typeof raw.Spec?.Name !== 'string' || typeof raw.Version?.Index !== 'number') {
+    throw new DockerFailed('unreadable answer from docker service inspect')
+  }
   const status = raw.UpdateStatus
   const replicas = raw.Spec.Mode?.Replicated?.Replicas
   return {

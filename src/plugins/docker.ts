@@ -1,14 +1,17 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { execFileRunner, type CommandRunner } from '../docker/cli.js'
+import { execFileRunner, type CommandRunner } from '../docker/runner.js'
 import { dockerConfigPath, registryAuthCheck, type RegistryAuthCheck } from '../docker/registry-auth.js'
 import { Swarm } from '../docker/swarm.js'
-import { ServiceUpdater, type UpdateRecord } from '../docker/updater.js'
+import { memoryStore } from '../updates/memory-store.js'
+import type { UpdateRecord, UpdateStore } from '../updates/records.js'
+import { ServiceUpdater, type RecordEvent } from '../updates/updater.js'
 import type { Config } from '../config.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     updater: ServiceUpdater
+    swarm: Swarm
   }
 }
 
@@ -17,30 +20,58 @@ export interface DockerPluginOptions {
   /** replaces the Docker CLI, for unit tests of cases Docker cannot produce on demand */
   runner?: CommandRunner
   registryAuth?: RegistryAuthCheck
-  onSettled?: (record: UpdateRecord) => void
+  store?: UpdateStore
+  /** every final record, and every record whose caller stopped waiting */
+  onRecord?: (record: UpdateRecord, event: RecordEvent) => void
 }
 
 /**
- * Decorates the service updater, which owns every Docker call, and lets running updates finish
- * when the app closes.
- * @see ../docker/updater.ts
+ * Decorates the service updater, which owns every Docker call. On close it first stops starting
+ * updates and answers every waiting caller within SHUTDOWN_GRACE (preClose, so that Fastify's own
+ * wait for in-flight requests ends), then stops watching and kills Docker calls still running.
+ * @see ../updates/updater.ts
  */
 async function docker (app: FastifyInstance, options: DockerPluginOptions): Promise<void> {
   const { config } = options
   const cli = { bin: config.DOCKER_BIN, dockerHost: config.DOCKER_HOST }
-  const runner = options.runner ?? execFileRunner({ ...cli, timeoutMs: config.DOCKER_COMMAND_TIMEOUT * 1000 })
+  const calls = new AbortController()
+  const runner = options.runner ?? execFileRunner({ ...cli, timeoutMs: config.DOCKER_COMMAND_TIMEOUT * 1000, signal: calls.signal })
+  const swarm = new Swarm(runner, cli)
+  const store = options.store ?? memoryStore(config.UPDATE_HISTORY)
   const updater = new ServiceUpdater({
-    swarm: new Swarm(runner, cli),
+    swarm,
+    store,
     registryAuth: options.registryAuth ?? registryAuthCheck(dockerConfigPath()),
     updateTimeoutMs: config.UPDATE_TIMEOUT * 1000,
     pollIntervalMs: config.POLL_INTERVAL_MS,
     maxConcurrentUpdates: config.MAX_CONCURRENT_UPDATES,
-    historySize: config.UPDATE_HISTORY,
     requiredLabel: config.UPDATE_REQUIRE_LABEL,
-    ...(options.onSettled !== undefined && { onSettled: options.onSettled })
+    selfServiceId: config.SELF_SERVICE,
+    onRecord: (record, event) => {
+      // One audit line per outcome, also for wait:false and timed-out updates (nobody waits for those).
+      app.log.info({ audit: { event: event === 'timeout' ? 'timeout' : 'finished', ...auditFields(record) } }, event === 'timeout' ? 'update timed out' : 'update finished')
+      options.onRecord?.(record, event)
+    }
   })
+  app.decorate('swarm', swarm)
   app.decorate('updater', updater)
-  app.addHook('onClose', async () => updater.close())
+  app.addHook('onReady', async () => {
+    const resumed = updater.resume()
+    if (resumed > 0) app.log.info({ resumed }, 'watching updates an earlier process left running')
+  })
+  // Answer every waiting caller a little before the process is killed at SHUTDOWN_GRACE.
+  const graceMs = Math.max(config.SHUTDOWN_GRACE * 1000 - 2000, config.SHUTDOWN_GRACE * 500)
+  app.addHook('preClose', async () => updater.beginShutdown(graceMs))
+  app.addHook('onClose', async () => {
+    await updater.close()
+    calls.abort()
+    store.close()
+  })
+}
+
+function auditFields (record: UpdateRecord): Record<string, unknown> {
+  const { updateId, appName, service, previousImage, image, status, durationMs, requestedBy, batchId, message, supersededBy, warning } = record
+  return { updateId, appName, service, previousImage, image, status, durationMs, requestedBy, batchId, message, supersededBy, warning }
 }
 
 export default fp(docker, { fastify: '5.x', name: 'docker' })

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { UpdateRecord } from '../docker/updater.js'
+import type { UpdateRecord } from '../updates/records.js'
 import type { AuthFailureReason } from './auth.js'
 
 export interface Metrics {

@@ -1,91 +1,140 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { UpdateBody, UpdateParams, UpdateRecord, errorReplies } from '../schemas/update.js'
+import { randomUUID } from 'node:crypto'
+import { BatchReply, PlanReply, UpdateBody, UpdateRecord, errorReplies } from '../schemas/update.js'
 import { candidateServiceNames } from '../docker/names.js'
-import type { UpdateRecord as Record } from '../docker/updater.js'
-import { UpdateNotFound } from '../errors.js'
+import { targetImage } from '../docker/image-ref.js'
+import type { ServiceState } from '../docker/swarm.js'
+import { InvalidTarget, NoTargetAllowed, ServiceNotFound, ShuttingDown } from '../errors.js'
+import { hasLabel } from '../updates/labels.js'
+import type { StoredBatch, UpdateRecord as Record } from '../updates/records.js'
+import { batchStatus, httpStatusFor, servicesOfStack, servicesRunning } from '../updates/targets.js'
+import type { Answer } from '../updates/updater.js'
+import { canSee } from './scope.js'
 
-/** HTTP status for each final (or timed-out) update state. */
-const statusFor: { [state in Record['status']]: number } = {
-  queued: 202, updating: 202, completed: 200, rolled_back: 409, paused: 409, timeout: 504, failed: 502
-}
+type Body = { appName?: string, image?: string, stack?: string, tag?: string, wait?: boolean, dryRun?: boolean }
 
 /**
- * POST /update rolls a service onto its newest image; GET /updates/:updateId reports on one.
- * DESIGN.md §2 is the contract.
+ * POST /update: roll one service (appName), every service of an image or a stack onto its newest
+ * image, or answer the plan (dryRun). docs/API.md is the contract.
  */
 export default async function updateRoutes (fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const record = Type.Ref(UpdateRecord)
+  const batch = Type.Ref(BatchReply)
+  const error = Type.Ref('ErrorReply')
 
   app.post('/update', {
     onRequest: app.authenticate,
     schema: {
-      summary: 'Roll a Swarm service onto its newest image',
+      summary: 'Roll a Swarm service (or every service of an image or stack) onto its newest image',
       security: [{ bearerAuth: [] }],
       body: UpdateBody,
       response: {
-        200: record,
-        202: record,
-        409: record,
-        504: record,
-        ...errorReplies([400, 401, 403, 404, 413, 415, 429, 502, 503])
+        // A Docker timeout or conflict on a path whose success is a record is an error body.
+        200: Type.Union([record, batch, Type.Ref(PlanReply)]),
+        202: Type.Union([record, batch]),
+        403: Type.Ref('ErrorReply'),
+        409: Type.Union([record, batch, error]),
+        502: Type.Union([batch, error]),
+        503: Type.Union([batch, error]),
+        504: Type.Union([record, batch, error]),
+        ...errorReplies([400, 401, 404, 413, 415, 429])
       }
     }
   }, async (request, reply) => {
-    const { appName, tag, wait = true } = request.body
-    const candidates = candidateServiceNames(appName)
+    const arrivedAt = Date.now()
+    const body = request.body as Body
+    const given = (['appName', 'image', 'stack'] as const).filter((key) => body[key] !== undefined)
+    if (given.length !== 1) throw new InvalidTarget('give exactly one of appName, image, stack')
+    if (body.tag !== undefined && body.appName === undefined) throw new InvalidTarget('tag goes only with appName (an image carries its own tag; stack services keep theirs)')
+    if (body.appName !== undefined) return updateOne(request, reply, body.appName, body, arrivedAt)
+    return updateMany(request, reply, body, arrivedAt)
+  })
+
+  async function updateOne (request: FastifyRequest, reply: FastifyReply, appName: string, body: Body, arrivedAt: number) {
     // Refuse before any Docker call when no name this request could resolve to is in scope, so a
     // scoped token cannot probe which services exist.
-    app.authorizeService(request, candidates)
+    app.authorizeService(request, candidateServiceNames(appName))
     const service = await app.updater.resolveService(appName)
     app.authorizeService(request, [appName, service.name])
-
-    const job = app.updater.submit(service, { appName, tag })
-    if (!wait) {
-      audit(request, job.record, 'update accepted')
-      job.result.then((final) => audit(request, final, 'update finished'), () => {})
-      return reply.code(202).send({ ...job.record })
+    if (body.dryRun === true) {
+      app.updater.check(service, { appName })
+      return { dryRun: true, target: { appName }, plan: await plan([service], body.tag), skipped: [] }
     }
-    const final = await job.result
-    audit(request, final, 'update finished')
-    // A failed update rejects instead, so only 200, 409 and 504 come from here.
-    return reply.code(statusFor[final.status] as 200 | 409 | 504).send(final)
-  })
+    const job = app.updater.submit(service, { appName, tag: body.tag, requestedBy: request.principal?.subject }, arrivedAt)
+    auditAccepted(request, { updateId: job.record.updateId, service: service.name })
+    // Waiting for our own update is impossible: Swarm stops this process to replace it.
+    if (body.wait === false || app.updater.isSelf(service)) return reply.code(202).send(job.record)
+    const answer = await job.wait()
+    throwFailure(answer)
+    return reply.code(httpStatusFor[answer.record.status]).send(answer.record)
+  }
 
-  app.get('/updates/:updateId', {
-    onRequest: app.authenticate,
-    schema: {
-      summary: 'The state of an update',
-      security: [{ bearerAuth: [] }],
-      params: UpdateParams,
-      response: { 200: record, ...errorReplies([400, 401, 403, 404, 429]) }
+  async function updateMany (request: FastifyRequest, reply: FastifyReply, body: Body, arrivedAt: number) {
+    const target = body.image !== undefined ? { image: body.image } : { stack: body.stack! }
+    const found = body.image !== undefined ? await servicesRunning(app.swarm, body.image) : await servicesOfStack(app.swarm, body.stack!)
+    // Services outside the token's scope are neither updated nor named.
+    const inScope = found.filter((service) => canSee(app, request, [service.name]))
+    if (inScope.length === 0) throw new ServiceNotFound(body.image ?? body.stack!)
+    const required = app.updater.requiredLabel
+    const skipped = inScope.filter((s) => required !== undefined && !hasLabel(s.labels, required))
+      .map((s) => ({ service: s.name, reason: `does not carry the label ${required!}` }))
+    const eligible = inScope.filter((s) => !skipped.some((k) => k.service === s.name))
+    if (eligible.length === 0) {
+      return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: new NoTargetAllowed(body.image ?? body.stack!).message, code: 'CU_NO_SERVICE_ENABLED', skipped })
     }
-  }, async (request) => {
-    const found = app.updater.getRecord(request.params.updateId)
-    if (found === undefined) throw new UpdateNotFound(request.params.updateId)
-    app.authorizeService(request, [found.appName, found.service])
-    return found
-  })
+    const tag = body.image !== undefined ? imageTag(body.image) : undefined
+    if (body.dryRun === true) return { dryRun: true, target, plan: await plan(eligible, tag), skipped }
+
+    const batchId = randomUUID()
+    const jobs = eligible.map((service) => app.updater.submit(service, { appName: service.name, tag, requestedBy: request.principal?.subject, batchId }, arrivedAt))
+    const stored: StoredBatch = { batchId, target, updateIds: jobs.map((j) => j.record.updateId), skipped, createdAt: new Date(arrivedAt).toISOString(), ...(request.principal?.subject !== undefined && { requestedBy: request.principal.subject }) }
+    app.updater.store.saveBatch(stored)
+    auditAccepted(request, { batchId, updateIds: stored.updateIds, services: eligible.map((s) => s.name) })
+    if (body.wait === false || eligible.some((s) => app.updater.isSelf(s))) {
+      return reply.code(202).send(batchReply(stored, jobs.map((j) => j.record)))
+    }
+    const answers = await Promise.all(jobs.map(async (job) => job.wait()))
+    const records = answers.map((a) => a.record)
+    return reply.code(batchHttpStatus(records)).send(batchReply(stored, records))
+  }
+
+  /** What an update would roll each service onto; nothing is changed. */
+  async function plan (services: ServiceState[], tag: string | undefined) {
+    return services.map((service) => ({ service: service.name, image: service.image, targetImage: targetImage(service.image, tag) ?? service.image }))
+  }
 }
 
-/** One structured line per update: who, from where, what, and how it ended. */
-function audit (request: FastifyRequest, record: Record, msg: string): void {
+/** Who asked for what, from where: the outcome is audited when the update ends (plugins/docker.ts). */
+function auditAccepted (request: FastifyRequest, what: { [key: string]: unknown }): void {
   const { principal } = request
-  request.log.info({
-    audit: {
-      subject: principal?.subject,
-      tokenId: principal?.tokenId,
-      client: request.ip,
-      updateId: record.updateId,
-      appName: record.appName,
-      service: record.service,
-      previousImage: record.previousImage,
-      image: record.image,
-      status: record.status,
-      durationMs: record.durationMs,
-      ...(record.message !== undefined && { message: record.message })
-    }
-  }, msg)
+  request.log.info({ audit: { event: 'accepted', subject: principal?.subject, tokenId: principal?.tokenId, client: request.ip, ...what } }, 'update accepted')
+}
+
+/** A failed update answers with its domain error (404, 502, 503, 504 …), not with a record. */
+function throwFailure (answer: Answer): void {
+  if (answer.record.status === 'failed' && answer.error !== undefined) throw answer.error
+  if (answer.record.status === 'cancelled') throw answer.error ?? new ShuttingDown()
+}
+
+export function batchReply (batch: StoredBatch, records: Record[]) {
+  return { batchId: batch.batchId, target: batch.target, status: batchStatus(records), updates: records, skipped: batch.skipped, statusUrl: `/batches/${batch.batchId}` }
+}
+
+/** First rule that applies: 504 any timeout, 409 any rolled back or paused, 502 any failed, else 200. */
+function batchHttpStatus (records: Record[]): 200 | 409 | 502 | 503 | 504 {
+  const any = (...states: string[]) => records.some((r) => states.includes(r.status))
+  if (any('timeout')) return 504
+  if (any('rolled_back', 'paused', 'superseded')) return 409
+  if (any('failed')) return 502
+  if (any('cancelled')) return 503
+  return 200
+}
+
+function imageTag (image: string): string {
+  const slash = image.lastIndexOf('/')
+  const colon = image.lastIndexOf(':')
+  return colon > slash ? image.slice(colon + 1) : 'latest'
 }

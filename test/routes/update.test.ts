@@ -176,12 +176,14 @@ test('logs: one audit line per update with the subject; no token, no secret', as
   assert.equal(log.includes(jwt.split('.')[2]!), false, 'no token in the logs')
   assert.equal(log.includes(SECRET), false, 'no secret in the logs')
   const audits = lines.map((l) => JSON.parse(l)).filter((l) => l.audit !== undefined)
-  assert.equal(audits.length, 1)
+  assert.deepEqual(audits.map((a) => a.audit.event), ['accepted', 'finished'], 'who asked, then how it ended')
   assert.equal(audits[0].audit.subject, 'pipeline-42')
   assert.equal(audits[0].audit.tokenId, 'run-7')
-  assert.equal(audits[0].audit.status, 'completed')
-  assert.equal(audits[0].audit.previousImage, IMAGE)
   assert.ok(audits[0].audit.client)
+  assert.equal(audits[1].audit.updateId, audits[0].audit.updateId)
+  assert.equal(audits[1].audit.requestedBy, 'pipeline-42')
+  assert.equal(audits[1].audit.status, 'completed')
+  assert.equal(audits[1].audit.previousImage, IMAGE)
 })
 
 test('/metrics counts updates by service and result; /docs/json documents /update', async (t) => {

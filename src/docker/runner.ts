@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { statSync } from 'node:fs'
 import {
-  DockerFailed, DockerPermissionDenied, DockerTimeout, DockerUnavailable, NotSwarmManager, OutOfSequence
+  DockerFailed, DockerPermissionDenied, DockerTimeout, DockerUnavailable, NotSwarmManager, OutOfSequence, ServiceNotFound
 } from '../errors.js'
 
 /**
@@ -18,14 +18,21 @@ export interface CommandFailure {
   stderr: string
 }
 
+export interface RunOptions {
+  /** receives stderr of a call that succeeded: Docker prints warnings there (e.g. an unpinned digest) */
+  onStderr?: (stderr: string) => void
+}
+
 /** Runs `docker ARGS…` and resolves stdout; rejects with a CommandFailure. Swappable for tests. */
-export type CommandRunner = (args: readonly string[]) => Promise<string>
+export type CommandRunner = (args: readonly string[], options?: RunOptions) => Promise<string>
 
 export interface ExecRunnerOptions {
   bin: string
   timeoutMs: number
   dockerHost?: string | undefined
   env?: NodeJS.ProcessEnv
+  /** aborting it kills every call still running (shutdown must not wait for a hung CLI) */
+  signal?: AbortSignal
 }
 
 /** Environment for the Docker CLI: ours, less every secret it has no use for. */
@@ -38,19 +45,25 @@ export function dockerEnv (env: NodeJS.ProcessEnv, dockerHost?: string): NodeJS.
   return out
 }
 
-export function execFileRunner ({ bin, timeoutMs, dockerHost, env = process.env }: ExecRunnerOptions): CommandRunner {
+export function execFileRunner ({ bin, timeoutMs, dockerHost, env = process.env, signal }: ExecRunnerOptions): CommandRunner {
   const childEnv = dockerEnv(env, dockerHost)
-  return (args) => new Promise((resolve, reject) => {
+  return (args, options) => new Promise((resolve, reject) => {
     execFile(bin, args, {
       env: childEnv,
       timeout: timeoutMs,
       killSignal: 'SIGKILL',
       maxBuffer: 32 * 1024 * 1024,
-      windowsHide: true
+      windowsHide: true,
+      ...(signal !== undefined && { signal })
     }, (error, stdout, stderr) => {
-      if (error === null) return resolve(stdout)
+      if (error === null) {
+        if (options?.onStderr !== undefined && stderr !== '') options.onStderr(String(stderr))
+        return resolve(stdout)
+      }
+      const aborted = (error as { name?: string }).name === 'AbortError'
       const failure: CommandFailure = {
-        timedOut: error.killed === true && error.signal === 'SIGKILL',
+        // Killed at our timeout, or by shutdown: either way Docker did not answer in time.
+        timedOut: aborted || (error.killed === true && error.signal === 'SIGKILL'),
         exitCode: typeof error.code === 'number' ? error.code : null,
         stderr: String(stderr)
       }
@@ -103,5 +116,8 @@ export function classifyFailure (failure: unknown, { bin, dockerHost }: { bin: s
   }
   if (/not a swarm manager|swarm is not active|not part of a swarm/i.test(stderr)) return new NotSwarmManager()
   if (/update out of sequence/i.test(stderr)) return new OutOfSequence(dockerReason(stderr))
+  // `inspect` of a removed service says "no such service"; `update` of one says "service X not
+  // found"; a short ID prefix matching two services says "service X is ambiguous" (DESIGN §1).
+  if (/no such service|service .* not found|is ambiguous/i.test(stderr)) return new ServiceNotFound(dockerReason(stderr).replace(/^no such service:\s*/i, ''))
   return new DockerFailed(dockerReason(stderr))
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { classifyFailure, dockerEnv, dockerReason, execFileRunner } from '../../src/docker/cli.ts'
+import { classifyFailure, dockerEnv, dockerReason, execFileRunner } from '../../src/docker/runner.ts'
 import { registryAuthCheck } from '../../src/docker/registry-auth.ts'
 
 const cli = { bin: 'docker', dockerHost: undefined }

@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { BatchParams, BatchReply, UpdateParams, UpdateRecord, UpdatesPage, UpdatesQuery, errorReplies } from '../schemas/update.js'
+import { BatchNotFound, UpdateNotFound } from '../errors.js'
+import { publicRecord, type UpdateRecord as Record } from '../updates/records.js'
+import { canSee } from './scope.js'
+import { batchReply } from './update.js'
+
+/**
+ * The history: one update, a page of updates (newest first, filtered to the token's scope), and
+ * one batch. Records come from the store, so they outlive the process that made them.
+ */
+export default async function updatesRoutes (fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const denied = errorReplies([400, 401, 403, 404, 429, 503])
+
+  app.get('/updates/:updateId', {
+    onRequest: app.authenticate,
+    schema: { summary: 'The state of an update', security: [{ bearerAuth: [] }], params: UpdateParams, response: { 200: Type.Ref(UpdateRecord), ...denied } }
+  }, async (request) => {
+    const found = app.updater.getRecord(request.params.updateId)
+    if (found === undefined) throw new UpdateNotFound(request.params.updateId)
+    app.authorizeService(request, [found.appName, found.service])
+    return found
+  })
+
+  app.get('/updates', {
+    onRequest: app.authenticate,
+    schema: {
+      summary: 'Update history, newest first, limited to the services the token may see',
+      security: [{ bearerAuth: [] }],
+      querystring: UpdatesQuery,
+      response: { 200: Type.Ref(UpdatesPage), ...denied }
+    }
+  }, async (request) => {
+    const { service, status, since, limit = 20, cursor } = request.query
+    // Existence is not revealed: records outside the scope are skipped as if they did not exist.
+    const visible = (record: Record): boolean => canSee(app, request, [record.appName, record.service])
+    const page = app.updater.store.list({
+      limit,
+      visible,
+      ...(service !== undefined && { service }),
+      ...(status !== undefined && { status }),
+      ...(since !== undefined && { since: new Date(since).toISOString() }),
+      ...(cursor !== undefined && { cursor })
+    })
+    return { updates: page.updates.map((r) => app.updater.getRecord(r.updateId) ?? publicRecord(r)), nextCursor: page.nextCursor }
+  })
+
+  app.get('/batches/:batchId', {
+    onRequest: app.authenticate,
+    schema: { summary: 'The state of a multi-service update', security: [{ bearerAuth: [] }], params: BatchParams, response: { 200: Type.Ref(BatchReply), ...denied } }
+  }, async (request) => {
+    const batch = app.updater.store.getBatch(request.params.batchId)
+    if (batch === undefined) throw new BatchNotFound(request.params.batchId)
+    const records = batch.updateIds.map((id) => app.updater.getRecord(id)).filter((r): r is Record => r !== undefined)
+    const visible = records.filter((r) => canSee(app, request, [r.appName, r.service]))
+    if (visible.length === 0) throw new BatchNotFound(request.params.batchId)
+    return batchReply({ ...batch, skipped: batch.skipped.filter((s) => canSee(app, request, [s.service])) }, visible)
+  })
+}

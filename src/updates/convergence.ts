@@ -1,0 +1,73 @@
+import type { ServiceState, Swarm, UpdateStatus } from '../docker/swarm.js'
+import { ServiceNotFound } from '../errors.js'
+import type { UpdateState } from './records.js'
+
+/** Swarm's final UpdateStatus states, as the record names them. */
+const terminal: Record<string, UpdateState | undefined> = {
+  completed: 'completed',
+  rollback_completed: 'rolled_back',
+  paused: 'paused',
+  rollback_paused: 'paused'
+}
+
+/** What an update is compared against: the service as read just before our `service update`. */
+export interface Baseline {
+  version: number
+  statusStartedAt?: string | undefined
+}
+
+export interface Outcome {
+  state: UpdateState
+  service: ServiceState
+  message: string
+}
+
+/** Something that hands out a fresh read of a service when it may have changed. */
+export interface ServiceSource {
+  next: (id: string, signal: AbortSignal) => Promise<ServiceState>
+}
+
+/**
+ * Waits until the update we started reaches a final UpdateStatus (the CLI's exit code says
+ * nothing: a rolled-back update exits 0) and returns the outcome with Docker's reason. Passing
+ * Docker failures are retried (the caller's own deadline bounds the wait); a removed service is
+ * final. Rejects only when `signal` aborts (superseded, shutdown) or the service is gone.
+ */
+export async function waitForConvergence (swarm: Swarm, source: ServiceSource, id: string, base: Baseline, signal: AbortSignal): Promise<Outcome> {
+  for (;;) {
+    let now: ServiceState
+    try {
+      now = await source.next(id, signal)
+    } catch (error) {
+      signal.throwIfAborted()
+      if (error instanceof ServiceNotFound) throw error
+      continue
+    }
+    if (isOurs(base, now.updateStatus) && terminal[now.updateStatus?.state ?? ''] !== undefined) return describe(swarm, now)
+    // Any later spec change (another client adding a label, say) resets UpdateStatus, and one that
+    // changes no task never sets it again; a service with no tasks never gets one. Then the
+    // tasks themselves tell whether the spec we wrote (or a later one) has been rolled out.
+    if (now.updateStatus === undefined && now.version > base.version) {
+      const converged = await swarm.tasksConverged(now).catch(() => false)
+      if (converged) return describe(swarm, now)
+    }
+  }
+}
+
+/** Is `now` the status of an update that started after the baseline was read? */
+function isOurs (base: Baseline, now: UpdateStatus | undefined): boolean {
+  if (now === undefined) return false
+  return base.statusStartedAt === undefined || now.startedAt !== base.statusStartedAt
+}
+
+async function describe (swarm: Swarm, service: ServiceState): Promise<Outcome> {
+  const state = terminal[service.updateStatus?.state ?? ''] ?? 'completed'
+  let message = service.updateStatus?.message ??
+    'tasks converged; Swarm gave no update status (the service was changed again meanwhile, or has no tasks)'
+  if (state !== 'completed') {
+    // "rollback completed" says nothing; the failed task's error says why.
+    const reason = await swarm.lastTaskError(service.id).catch(() => undefined)
+    if (reason !== undefined) message = `${message}: ${reason}`
+  }
+  return { state, service, message }
+}
