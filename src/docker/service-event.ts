@@ -28,7 +28,10 @@
  *   {"Type":"service","Action":"remove","Actor":{"ID":"8uon…","Attributes":{"name":"cu-ev"}},"scope":"swarm","time":1795941965,"timeNano":1795941965726391063}
  *
  * Note that an `updating` event need not carry `updatestate.old` (it did not here, after a completed
- * update), and that a spec change without a rollout (e.g. a label) is an `update` without updatestate.
+ * update), and that a spec change without a rollout is an `update` without updatestate: a label
+ * change, and also `update --force` of a service with 0 replicas, whose one event is
+ *   {"Type":"service","Action":"update","Actor":{"ID":"iwgy…","Attributes":{"name":"cu-evzero"}},…,"timeNano":1795942350389547681}
+ * and whose UpdateStatus stays null (nothing more will come: read the service to conclude).
  */
 
 export type ServiceAction = 'create' | 'update' | 'remove'
