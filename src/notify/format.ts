@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import type { UpdateRecord } from '../updates/records.js'
+import { UpdateRecordSchema, type UpdateRecord } from '../updates/records.js'
 import type { NotifyFormat } from './targets.js'
 
 /**
@@ -30,13 +30,28 @@ export function signBody (body: Uint8Array, secret: string): string {
 export function formatNotification (format: NotifyFormat, record: UpdateRecord, deliveryId: string, secret?: string): NotificationMessage {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'container-updater', [DELIVERY_HEADER]: deliveryId }
   if (format === 'json') {
-    const body = utf8.encode(JSON.stringify(record))
+    const body = utf8.encode(JSON.stringify(publicFields(record)))
     headers[EVENT_HEADER] = record.status
     if (secret !== undefined && secret !== '') headers[SIGNATURE_HEADER] = signBody(body, secret)
     return { body, headers }
   }
   const payload = format === 'slack' ? slackPayload(record) : discordPayload(record)
   return { body: utf8.encode(JSON.stringify(payload)), headers }
+}
+
+const PUBLIC_FIELDS = Object.keys(UpdateRecordSchema.properties)
+
+/**
+ * The record's public fields only: a stored record (with the internals the database keeps to
+ * resume an update) is an UpdateRecord to TypeScript too, and must not leak them to receivers.
+ */
+function publicFields (record: UpdateRecord): Partial<UpdateRecord> {
+  const fields: Record<string, unknown> = {}
+  for (const key of PUBLIC_FIELDS) {
+    const value = (record as Record<string, unknown>)[key]
+    if (value !== undefined) fields[key] = value
+  }
+  return fields
 }
 
 const SUMMARY: Record<UpdateRecord['status'], [symbol: string, words: string]> = {

@@ -33,6 +33,10 @@ test('json: the record itself, its status in a header, signed over the exact byt
   assert.equal(signed.headers['x-container-updater-signature'], expected)
   assert.match(expected, /^sha256=[0-9a-f]{64}$/)
 
+  // A stored record's internals (what the database keeps to resume an update) are not sent.
+  const stored = { ...record, serviceId: 'x1y2z3', baseVersion: 41, baseStatusStartedAt: '2025-05-01T02:00:00Z' }
+  assert.deepEqual(formatNotification('json', stored, 'delivery-1', 'notify-secret').body, signed.body)
+
   const unsigned = formatNotification('json', record, 'delivery-1')
   assert.equal(unsigned.headers['x-container-updater-signature'], undefined)
   assert.deepEqual(unsigned.body, signed.body)
