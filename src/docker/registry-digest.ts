@@ -104,6 +104,7 @@ class Lookup {
     const { endpoint, path, tag } = this.target
     const headers: Record<string, string> = { accept: manifestAccept }
     if (authorization !== undefined) headers.authorization = authorization
+    // Redirects are followed: fetch drops Authorization when one leaves the origin (checked on Node 20).
     return this.fetch(`${endpoint}/v2/${path}/manifests/${tag}`, { method, headers, signal: this.signal })
   }
 
