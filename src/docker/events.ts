@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import createError from '@fastify/error'
-import { dockerEnv, dockerReason } from './cli.js'
+import { dockerEnv, dockerReason } from './runner.js'
 import { EventWaiters } from './event-waiters.js'
 import { compareTimeNano, nowTimeNano, parseServiceEvent, toDockerTime, type ServiceEvent } from './service-event.js'
 
