@@ -98,7 +98,9 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
       ...(principal?.tokenId !== undefined && { tokenId: principal.tokenId }),
       ...(principal?.services !== undefined && { services: principal.services })
     }
-    request.log.info({
+    // A push to a Distribution registry reports every blob too: only deliveries that carried a
+    // tag push are worth an info line.
+    request.log[events.length > 0 ? 'info' : 'debug']({
       hook: { source, subject: origin.subject, accepted: fresh.length, ignored, duplicate, images: fresh.map(pushedImage) }
     }, 'registry push received')
     if (fresh.length > 0) {
