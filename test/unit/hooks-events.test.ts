@@ -46,6 +46,7 @@ test('matchesPush: configured aliases join registries, chains included', () => {
   assert.ok(matchesPush('c.example:5000/team/app:v1', push('a.example:5000', 'team/app', 'v1'), aliases))
   assert.ok(!matchesPush('x.io/team/app:v1', push('a.example:5000', 'team/app', 'v1'), aliases))
   assert.ok(matchesPush('y.io/team/app:v1', push('x.io', 'team/app', 'v1'), aliases))
+  assert.ok(matchesPush('127.0.0.1:5000/team/app:v1', event, new Map([['localhost:5000', '127.0.0.1:5000']])), 'a plain Map works one way round')
   assert.equal(parseRegistryAliases('').size, 0)
   assert.equal(parseRegistryAliases(undefined).size, 0)
   for (const bad of ['a', 'a=b=c', 'a=', 'a b=c', 'a=b/c']) assert.throws(() => parseRegistryAliases(bad), TypeError, bad)
