@@ -1,0 +1,43 @@
+import { InvalidHookBody } from './errors.js'
+import { derivedEventId, field, pushEvent, text, type ParsedDelivery, type PushEvent } from './events.js'
+
+/** The media type of Distribution's notification envelope. */
+export const DISTRIBUTION_EVENTS_TYPE = 'application/vnd.docker.distribution.events.v1+json'
+
+/**
+ * CNCF Distribution notifications (also Debian's docker-registry, Zot, GitLab's registry):
+ * `{ events: [{ id, action, target: { mediaType, repository, tag?, digest, url }, request: { host } }] }`.
+ * A push sends one event per blob, then one for the manifest; only a manifest pushed by tag names
+ * a tag, so blob pushes, by-digest pushes, pulls, mounts and deletes are ignored.
+ * @see https://github.com/distribution/distribution/blob/main/notifications/event.go
+ */
+export function parseDistribution (body: unknown): ParsedDelivery {
+  const list = field(body, 'events')
+  if (!Array.isArray(list)) throw new InvalidHookBody('expected a notification envelope {"events": [...]}')
+  const events: PushEvent[] = []
+  for (const raw of list) {
+    const event = field(raw, 'action') === 'push' ? fromPush(raw) : undefined
+    if (event !== undefined) events.push(event)
+  }
+  return { events, ignored: list.length - events.length }
+}
+
+function fromPush (raw: unknown): PushEvent | undefined {
+  const repository = text(field(raw, 'target', 'repository'))
+  const tag = field(raw, 'target', 'tag')
+  const digest = field(raw, 'target', 'digest')
+  // The registry as its client addressed it: that is how the services name their images.
+  const registry = text(field(raw, 'request', 'host')) ?? hostOf(field(raw, 'target', 'url'))
+  if (repository === undefined || registry === undefined) return undefined
+  const id = text(field(raw, 'id')) ?? derivedEventId('distribution', registry, repository, tag, digest, field(raw, 'timestamp'))
+  return pushEvent({ source: 'distribution', id, registry, repository, tag, digest, pusher: field(raw, 'actor', 'name') })
+}
+
+function hostOf (url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined
+  try {
+    return text(new URL(url).host)
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,55 @@
+import { InvalidHookBody } from './errors.js'
+import { derivedEventId, field, pushEvent, text, type HookHeaders, type ParsedDelivery } from './events.js'
+
+const PACKAGE_EVENTS = new Set(['registry_package', 'package'])
+
+/**
+ * GitHub `registry_package` / `package` webhooks for the container registry (ghcr.io): one
+ * delivery per pushed tag, action `published` (or `updated`). The payload names the package
+ * (`namespace`, `name`, `package_version.package_url` = `ghcr.io/<owner>/<name>:<tag>`) and the tag
+ * (`package_version.container_metadata.tag.name`, empty for an untagged push). The event id is the
+ * `X-GitHub-Delivery` GUID, which a redelivery keeps. The signature is checked before this runs.
+ * @see https://docs.github.com/en/webhooks/webhook-events-and-payloads#registry_package
+ */
+export function parseGithub (body: unknown, headers: HookHeaders): ParsedDelivery {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidHookBody('expected a JSON object')
+  const kind = headers['x-github-event']
+  // `ping` (sent when the webhook is created) and any event the webhook was subscribed to by
+  // mistake are answered, and ignored.
+  if (typeof kind !== 'string' || !PACKAGE_EVENTS.has(kind)) return { events: [], ignored: 1 }
+  const action = field(body, 'action')
+  const pkg = field(body, kind)
+  if (typeof pkg !== 'object' || pkg === null) throw new InvalidHookBody(`expected "${kind}" in a ${kind} event`)
+  if (action !== 'published' && action !== 'updated') return { events: [], ignored: 1 }
+
+  const version = field(pkg, 'package_version')
+  const tag = field(version, 'container_metadata', 'tag', 'name')
+  const versionDigest = field(version, 'version')
+  const digest = typeof versionDigest === 'string' && versionDigest.startsWith('sha256:') ? versionDigest : field(version, 'container_metadata', 'tag', 'digest')
+  const location = imageLocation(field(version, 'package_url'), pkg)
+  if (location === undefined) return { events: [], ignored: 1 }
+  const delivery = headers['x-github-delivery']
+  const id = typeof delivery === 'string' && delivery.length > 0 ? delivery : derivedEventId('github', location, tag, digest)
+  const event = pushEvent({ source: 'github', id, ...location, tag, digest, pusher: field(body, 'sender', 'login') })
+  return event === undefined ? { events: [], ignored: 1 } : { events: [event], ignored: 0 }
+}
+
+/**
+ * Where the image lives. `package_url` is the pullable reference itself (GitHub Enterprise Server
+ * names its own registry host there); otherwise `ghcr.io/<owner>/<name>`.
+ */
+function imageLocation (packageUrl: unknown, pkg: object): { registry: string, repository: string } | undefined {
+  if (typeof packageUrl === 'string') {
+    const ref = packageUrl.replace(/@.*$/, '')
+    const slash = ref.indexOf('/')
+    const colon = ref.lastIndexOf(':')
+    const path = ref.slice(slash + 1, colon > slash ? colon : undefined)
+    const host = ref.slice(0, slash)
+    if (slash > 0 && host.includes('.') && path.length > 0) return { registry: host, repository: path }
+  }
+  const name = text(field(pkg, 'name'))
+  const namespace = text(field(pkg, 'namespace'))
+  // `namespace` is the owner; older payloads put `owner/repository` there, so the owner's login wins then.
+  const owner = namespace !== undefined && !namespace.includes('/') ? namespace : text(field(pkg, 'owner', 'login'))
+  return name === undefined || owner === undefined ? undefined : { registry: 'ghcr.io', repository: `${owner}/${name}` }
+}

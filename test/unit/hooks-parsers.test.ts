@@ -1,0 +1,118 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { parseDistribution } from '../../src/hooks/distribution.ts'
+import { parseGithub } from '../../src/hooks/github.ts'
+import { parseHarbor } from '../../src/hooks/harbor.ts'
+import { parseDockerhub } from '../../src/hooks/dockerhub.ts'
+import { DIGEST, blobEvent, distributionEvent, dockerhubPush, githubPackage, harborPush } from './hooks-payloads.ts'
+
+test('distribution: only manifests pushed by tag count', () => {
+  const tagged = distributionEvent({ id: 'm-1', repository: 'team/app', tag: 'v1', host: '127.0.0.1:5000' })
+  const body = {
+    events: [
+      blobEvent(), blobEvent(),
+      distributionEvent({ tag: null }), // manifest pushed by digest
+      distributionEvent({ action: 'pull' }),
+      distributionEvent({ action: 'delete' }),
+      distributionEvent({ action: 'mount', tag: null }),
+      tagged,
+      { action: 'push' }, 'junk', null
+    ]
+  }
+  const { events, ignored } = parseDistribution(body)
+  assert.deepEqual(events, [{ source: 'distribution', id: 'm-1', registry: '127.0.0.1:5000', repository: 'team/app', tag: 'v1', digest: DIGEST, pusher: 'ci' }])
+  assert.equal(ignored, body.events.length - 1)
+})
+
+test('distribution: the host comes from request.host, else from target.url; lower-cased', () => {
+  const event = distributionEvent({ host: 'Registry.Example.com:5000' })
+  assert.equal(parseDistribution({ events: [event] }).events[0]?.registry, 'registry.example.com:5000')
+  const { request: _request, ...withoutRequest } = distributionEvent({ host: 'r.example:5001' })
+  assert.equal(parseDistribution({ events: [withoutRequest] }).events[0]?.registry, 'r.example:5001')
+})
+
+test('distribution: a body that is not an envelope is refused (400)', () => {
+  for (const body of [null, [], 'x', {}, { events: {} }]) {
+    assert.throws(() => parseDistribution(body), { code: 'CU_INVALID_HOOK_BODY', statusCode: 400 }, JSON.stringify(body))
+  }
+  assert.deepEqual(parseDistribution({ events: [] }), { events: [], ignored: 0 })
+})
+
+test('github: a published container version with a tag is one event on ghcr.io', () => {
+  const headers = { 'x-github-event': 'registry_package', 'x-github-delivery': 'guid-1' }
+  const { events, ignored } = parseGithub(githubPackage({ owner: 'Octo-Org', name: 'app', tag: 'v1' }), headers)
+  assert.equal(ignored, 0)
+  assert.deepEqual(events, [{ source: 'github', id: 'guid-1', registry: 'ghcr.io', repository: 'octo-org/app', tag: 'v1', digest: DIGEST, pusher: 'octocat' }])
+  const pkg = parseGithub(githubPackage({ kind: 'package', action: 'updated', name: 'sub/app' }), { ...headers, 'x-github-event': 'package' })
+  assert.equal(pkg.events[0]?.repository, 'octo-org/sub/app')
+})
+
+test('github: without package_url, the image is ghcr.io/<namespace>/<name>', () => {
+  const body = githubPackage({ owner: 'Octo-Org', name: 'app' })
+  delete (body.registry_package as { package_version: { package_url?: string } }).package_version.package_url
+  const { events } = parseGithub(body, { 'x-github-event': 'registry_package', 'x-github-delivery': 'g' })
+  assert.equal(events[0]?.repository, 'octo-org/app')
+  assert.equal(events[0]?.registry, 'ghcr.io')
+})
+
+test('github: untagged versions, other actions, other events and pings are ignored', () => {
+  const headers = { 'x-github-event': 'registry_package', 'x-github-delivery': 'g' }
+  assert.deepEqual(parseGithub(githubPackage({ tag: '' }), headers), { events: [], ignored: 1 })
+  assert.deepEqual(parseGithub(githubPackage({ action: 'deleted' }), headers), { events: [], ignored: 1 })
+  assert.deepEqual(parseGithub({ zen: 'Keep it logically awesome.', hook_id: 1 }, { ...headers, 'x-github-event': 'ping' }), { events: [], ignored: 1 })
+  assert.deepEqual(parseGithub(githubPackage(), { ...headers, 'x-github-event': 'push' }), { events: [], ignored: 1 })
+  assert.throws(() => parseGithub({ action: 'published' }, headers), { code: 'CU_INVALID_HOOK_BODY' })
+  assert.throws(() => parseGithub([], headers), { code: 'CU_INVALID_HOOK_BODY' })
+})
+
+test('harbor: PUSH_ARTIFACT with a tag, registry from resource_url', () => {
+  const { events, ignored } = parseHarbor(harborPush({ host: 'Harbor.example.com:8443', repo: 'library/app', tag: 'v1' }))
+  assert.equal(ignored, 0)
+  assert.equal(events.length, 1)
+  assert.deepEqual({ ...events[0], id: undefined }, { source: 'harbor', id: undefined, registry: 'harbor.example.com:8443', repository: 'library/app', tag: 'v1', digest: DIGEST, pusher: 'admin' })
+  const [first, again] = [parseHarbor(harborPush()).events[0]?.id, parseHarbor(harborPush()).events[0]?.id]
+  assert.ok(first !== undefined && first === again, 'a retried delivery has the same id')
+  assert.notEqual(parseHarbor(harborPush({ occurAt: 1 })).events[0]?.id, parseHarbor(harborPush({ occurAt: 2 })).events[0]?.id, 'a later push of the tag is another event')
+  const withScheme = harborPush()
+  withScheme.event_data.resources[0]!.resource_url = 'https://harbor.example.com/library/app:v1'
+  assert.equal(parseHarbor(withScheme).events[0]?.registry, 'harbor.example.com')
+})
+
+test('harbor: CloudEvents format', () => {
+  const { event_data: data } = harborPush({ repo: 'team/app', tag: 'v2' })
+  const body = { specversion: '1.0', id: 'c-1', source: '/projects/1/webhook/policies/3', type: 'harbor.artifact.pushed', datacontenttype: 'application/json', time: '2023-03-06T06:08:43Z', data, operator: 'admin' }
+  const { events } = parseHarbor(body)
+  assert.equal(events.length, 1)
+  assert.equal(events[0]?.repository, 'team/app')
+  assert.equal(events[0]?.tag, 'v2')
+  assert.deepEqual(parseHarbor({ ...body, type: 'harbor.artifact.pulled' }).events, [])
+})
+
+test('harbor: pulls, deletes, by-digest pushes and bodies without a type', () => {
+  assert.deepEqual(parseHarbor(harborPush({ type: 'PULL_ARTIFACT' })), { events: [], ignored: 1 })
+  assert.deepEqual(parseHarbor(harborPush({ type: 'DELETE_ARTIFACT' })), { events: [], ignored: 1 })
+  assert.deepEqual(parseHarbor(harborPush({ tag: DIGEST })), { events: [], ignored: 1 })
+  assert.deepEqual(parseHarbor(harborPush({ tag: '' })), { events: [], ignored: 1 })
+  assert.throws(() => parseHarbor({ event_data: {} }), { code: 'CU_INVALID_HOOK_BODY' })
+  assert.throws(() => parseHarbor({ type: 'PUSH_ARTIFACT', event_data: {} }), { code: 'CU_INVALID_HOOK_BODY' })
+})
+
+test('dockerhub: one event on docker.io; official images under library/', () => {
+  const { events } = parseDockerhub(dockerhubPush({ repo: 'Acme/app', tag: 'v1' }))
+  assert.equal(events.length, 1)
+  assert.deepEqual({ ...events[0], id: undefined }, { source: 'dockerhub', id: undefined, registry: 'docker.io', repository: 'acme/app', tag: 'v1', pusher: 'trustedbuilder' })
+  const [first, again] = [parseDockerhub(dockerhubPush()).events[0]?.id, parseDockerhub(dockerhubPush()).events[0]?.id]
+  assert.ok(first !== undefined && first === again, 'a retried delivery has the same id')
+  assert.notEqual(parseDockerhub(dockerhubPush({ pushedAt: 1 })).events[0]?.id, parseDockerhub(dockerhubPush({ pushedAt: 2 })).events[0]?.id)
+  const official = dockerhubPush()
+  official.repository.repo_name = 'nginx'
+  assert.equal(parseDockerhub(official).events[0]?.repository, 'library/nginx')
+})
+
+test('dockerhub: no tag is ignored, a foreign body refused', () => {
+  const body = dockerhubPush()
+  delete (body.push_data as { tag?: string }).tag
+  assert.deepEqual(parseDockerhub(body), { events: [], ignored: 1 })
+  assert.throws(() => parseDockerhub({ push_data: {} }), { code: 'CU_INVALID_HOOK_BODY' })
+  assert.throws(() => parseDockerhub(null), { code: 'CU_INVALID_HOOK_BODY' })
+})
