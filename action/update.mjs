@@ -1,65 +1,143 @@
-// The step of action.yml: asks a Container Updater to roll a service, prints the update record, and
-// fails the job unless the update completed (or, with wait: false, was accepted). Plain Node (≥ 20,
-// as on GitHub's runners), no dependencies.
-import { appendFileSync } from 'node:fs'
+// The step of action.yml: asks a Container Updater to roll a service (or every service of an image
+// or a stack) with `wait: false`, then polls the update's statusUrl until it ends, instead of
+// holding one request open for minutes (reverse proxies cut idle requests: nginx after 60 s).
+// Fails the job unless every update completed. Plain Node (≥ 20, as on GitHub's runners), no
+// dependencies. Inputs come as INPUT_* variables (action.yml maps them).
+import { FINAL, StepFailure, batchStatus, fail, output, reasonOf, summarise, warnAbout } from './report.mjs'
+import { poll, request, resolveStatusUrl, tokenSource } from './http.mjs'
 
 const env = process.env
-const fail = (message) => {
-  console.log(`::error::${message}`)
-  process.exit(1)
+const flag = (value, fallback) => (value ?? '').trim() === '' ? fallback : value.trim().toLowerCase() === 'true'
+const seconds = (name, value, fallback) => {
+  if ((value ?? '').trim() === '') return fallback
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) fail(`input \`${name}\` must be a positive number of seconds, not "${value}"`)
+  return n * 1000
 }
 
-async function idToken (audience) {
-  const { ACTIONS_ID_TOKEN_REQUEST_URL: url, ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken } = env
-  if (!url || !requestToken) fail('no OIDC token available: give the job `permissions: id-token: write`, or pass `token`')
-  const res = await fetch(`${url}&audience=${encodeURIComponent(audience)}`, { headers: { authorization: `Bearer ${requestToken}` } })
-  if (!res.ok) fail(`the OIDC token request failed with ${res.status}`)
-  const { value } = await res.json()
-  if (typeof value !== 'string' || value === '') fail('the OIDC token response has no token')
-  return value
+function readInputs () {
+  const base = (env.INPUT_URL ?? '').trim().replace(/\/+$/, '')
+  if (!base) fail('input `url` is required')
+  const targets = { appName: env.INPUT_APP_NAME, image: env.INPUT_IMAGE, stack: env.INPUT_STACK }
+  const given = Object.entries(targets).filter(([, v]) => (v ?? '').trim() !== '')
+  if (given.length !== 1) fail('give exactly one of the inputs `app-name`, `image`, `stack`')
+  const [[kind, value]] = given
+  const tag = (env.INPUT_TAG ?? '').trim()
+  if (tag && kind !== 'appName') fail('input `tag` goes only with `app-name` (an image carries its own tag; stack services keep theirs)')
+  return {
+    base,
+    target: { [kind]: value.trim() },
+    tag,
+    dryRun: flag(env.INPUT_DRY_RUN, false),
+    wait: flag(env.INPUT_WAIT, true),
+    timeoutMs: seconds('timeout', env.INPUT_TIMEOUT, 900_000),
+    intervalMs: seconds('poll-interval', env.INPUT_POLL_INTERVAL, 5_000)
+  }
 }
 
-function output (name, value) {
-  if (env.GITHUB_OUTPUT && value !== undefined && value !== null) appendFileSync(env.GITHUB_OUTPUT, `${name}=${value}\n`)
+const isBatch = (body) => typeof body?.batchId === 'string' && Array.isArray(body.updates)
+const batchDone = (batch) => batch.updates.every((u) => FINAL.has(u.status))
+const targetLabel = (target) => Object.entries(target).map(([k, v]) => `${k} ${v}`).join('')
+
+function dryRunReport (body) {
+  console.log(JSON.stringify(body, null, 2))
+  for (const p of body.plan ?? []) {
+    const state = p.upToDate === true ? 'already on the newest digest' : p.upToDate === false ? 'would be updated' : 'would be updated (digest unknown)'
+    console.log(`${p.service}: ${p.image} → ${p.targetImage}: ${state}`)
+  }
+  summarise('Container Updater: dry run', (body.plan ?? []).map((p) => ({ service: p.service, status: p.upToDate ? 'up to date' : 'would update', image: p.targetImage, message: p.registryDigest })), body.skipped)
+  output('status', 'dry-run')
 }
 
-const base = (env.INPUT_URL ?? '').replace(/\/+$/, '')
-const appName = env.INPUT_APP_NAME ?? ''
-if (!base) fail('input `url` is required')
-if (!appName) fail('input `app-name` is required')
-const wait = (env.INPUT_WAIT ?? 'true').toLowerCase() !== 'false'
+/** Reports a single service's final (or last seen) record; fails unless it completed. */
+function finishRecord (record, base, { done }) {
+  console.log(JSON.stringify(record, null, 2))
+  output('status', record.status)
+  output('update-id', record.updateId)
+  output('image', record.image)
+  summarise(`Container Updater: ${record.service}`, [record])
+  warnAbout(record)
+  if (!done) fail(`${record.service}: still ${record.status} when the step's timeout ran out; the update goes on in Swarm, see ${resolveStatusUrl(base, record.statusUrl)}`)
+  if (record.status !== 'completed') fail(reasonOf(record, base))
+  console.log(`${record.service}: completed (${record.image})`)
+}
 
-const token = env.INPUT_TOKEN || (env.INPUT_AUDIENCE ? await idToken(env.INPUT_AUDIENCE) : '')
-if (!token) fail('pass `token`, or `audience` to use an OIDC token')
-console.log(`::add-mask::${token}`)
+/** Reports a batch; fails unless every update in it completed. */
+function finishBatch (batch, base, { done }) {
+  console.log(JSON.stringify(batch, null, 2))
+  const status = batchStatus(batch.updates)
+  output('status', status)
+  output('batch-id', batch.batchId)
+  summarise(`Container Updater: ${targetLabel(batch.target ?? {})}`, batch.updates, batch.skipped)
+  for (const s of batch.skipped ?? []) console.log(`::notice::${s.service}: skipped: ${s.reason}`)
+  batch.updates.forEach(warnAbout)
+  const failed = batch.updates.filter((u) => u.status !== 'completed')
+  if (!done) fail(`${failed.map((u) => `${u.service} (${u.status})`).join(', ')}: not finished when the step's timeout ran out; see ${resolveStatusUrl(base, batch.statusUrl)}`)
+  if (failed.length > 0) fail(failed.map((u) => reasonOf(u, base)).join('; '))
+  console.log(`${batch.updates.length} service(s) completed: ${batch.updates.map((u) => u.service).join(', ')}`)
+}
 
-const body = { appName, wait, ...(env.INPUT_TAG ? { tag: env.INPUT_TAG } : {}) }
-let res
-try {
-  res = await fetch(`${base}/update`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body)
+async function main () {
+  const started = Date.now()
+  const inputs = readInputs()
+  const { base } = inputs
+  if (env.INPUT_TOKEN) console.log(`::add-mask::${env.INPUT_TOKEN}`)
+  const tokens = tokenSource({ token: env.INPUT_TOKEN, audience: env.INPUT_AUDIENCE })
+  const deadline = started + inputs.timeoutMs
+
+  const body = { ...inputs.target, ...(inputs.tag && { tag: inputs.tag }), ...(inputs.dryRun ? { dryRun: true } : { wait: false }) }
+  let res
+  try {
+    res = await request(`${base}/update`, { method: 'POST', token: await tokens.get(), body, timeoutMs: deadline - Date.now() })
+  } catch (error) {
+    fail(`cannot reach ${base}: ${error.cause?.code ?? error.name ?? error.message}`)
+  }
+  const answer = res.body
+  if (answer === undefined) fail(`${res.status} from the updater: ${res.text.slice(0, 500)}`)
+
+  if (inputs.dryRun) {
+    if (res.status !== 200) fail(`${res.status} ${answer.error ?? ''}: ${answer.message ?? res.text}`)
+    return dryRunReport(answer)
+  }
+  const accepted = res.status === 202 || res.status === 200 || res.status === 409 || res.status === 504
+  if (!accepted || typeof answer.statusUrl !== 'string') {
+    if (Array.isArray(answer.skipped)) for (const s of answer.skipped) console.log(`::notice::${s.service}: skipped: ${s.reason}`)
+    fail(`${res.status} ${answer.error ?? ''}: ${answer.message ?? res.text}`)
+  }
+
+  const batch = isBatch(answer)
+  const isDone = batch ? batchDone : (record) => FINAL.has(record.status)
+  const finish = batch ? finishBatch : finishRecord
+  if (!inputs.wait) {
+    console.log(JSON.stringify(answer, null, 2))
+    output('status', batch ? batchStatus(answer.updates) : answer.status)
+    output(batch ? 'batch-id' : 'update-id', batch ? answer.batchId : answer.updateId)
+    if (!batch) output('image', answer.image)
+    console.log(`accepted: ${resolveStatusUrl(base, answer.statusUrl)} tells the end`)
+    return
+  }
+  if (isDone(answer)) return finish(answer, base, { done: true })
+
+  const url = resolveStatusUrl(base, answer.statusUrl)
+  console.log(`accepted; polling ${url} every ${inputs.intervalMs / 1000} s`)
+  let lastStatus = batch ? batchStatus(answer.updates) : answer.status
+  const { body: last, done } = await poll(url, {
+    tokens,
+    intervalMs: inputs.intervalMs,
+    deadline,
+    isDone: (body) => isBatch(body) === batch && isDone(body),
+    onProgress: (body) => {
+      const status = batch ? (Array.isArray(body.updates) ? batchStatus(body.updates) : body.status) : body.status
+      if (status !== lastStatus) console.log(`${batch ? `batch ${answer.batchId}` : answer.service}: ${status}`)
+      lastStatus = status
+    }
   })
-} catch (error) {
-  fail(`cannot reach ${base}: ${error.cause?.code ?? error.message}`)
+  finish(last !== undefined && isBatch(last) === batch ? last : answer, base, { done })
 }
-const text = await res.text()
-let record
-try {
-  record = JSON.parse(text)
-} catch {
-  fail(`${res.status} from the updater: ${text.slice(0, 500)}`)
-}
-console.log(JSON.stringify(record, null, 2))
-output('status', record.status)
-output('update-id', record.updateId)
-output('image', record.image)
 
-if (res.status === 200 || (res.status === 202 && !wait)) {
-  console.log(`${record.service}: ${record.status} (${record.image ?? 'image pending'})`)
-  process.exit(0)
+try {
+  await main()
+} catch (error) {
+  console.log(`::error::${error instanceof StepFailure ? error.message : `unexpected: ${error.stack ?? error}`}`)
+  process.exitCode = 1
 }
-if (res.status === 409) fail(`${record.service}: ${record.status} by Swarm: ${record.message ?? 'no reason given'}`)
-if (res.status === 504) fail(`${record.service}: not converged in time; the update goes on, see ${base}${record.statusUrl}`)
-fail(`${res.status} ${record.error ?? ''}: ${record.message ?? text}`)

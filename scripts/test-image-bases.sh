@@ -3,13 +3,56 @@
 # image can be pulled here:
 #   cu-test/node:24        Debian bookworm (debootstrap minbase) + Node 24 + npm + the host's CA bundle
 #   cu-test/docker-cli:host  the host's docker client binary in an otherwise empty image
-# Needs root and a running Docker engine (scripts/test-swarm.sh brings one up).
+# Needs root and a running Docker engine (scripts/test-swarm.sh brings one up). Debian comes from the
+# mirror this machine's apt uses (or CU_TEST_DEBIAN_MIRROR); `--print-mirror` shows which.
 set -euo pipefail
 
 NODE_BASE=${CU_TEST_NODE_BASE:-cu-test/node:24}
 CLI_BASE=${CU_TEST_DOCKER_CLI_BASE:-cu-test/docker-cli:host}
 WORK=${CU_TEST_BASES_DIR:-/var/lib/container-updater-test/bases}
 log() { printf 'test-image-bases: %s\n' "$*" >&2; }
+SUITE=bookworm
+APT_DIR=${CU_TEST_APT_DIR:-/etc/apt}
+
+# The Debian mirror this machine's apt already uses for $SUITE (no host name is built in: the
+# machine may reach only its own mirror or proxy). CU_TEST_DEBIAN_MIRROR overrides it.
+debian_mirror() {
+  if [[ -n "${CU_TEST_DEBIAN_MIRROR:-}" ]]; then printf '%s\n' "$CU_TEST_DEBIAN_MIRROR"; return; fi
+  local found=""
+  # deb822 (*.sources): stanzas separated by blank lines; the first URI of a stanza of type deb,
+  # enabled, whose Suites include $SUITE itself (not $SUITE-security, another archive).
+  local sources=("$APT_DIR"/sources.list.d/*.sources)
+  if [[ -e "${sources[0]}" ]]; then
+    found=$(awk -v suite="$SUITE" '
+      function flush() {
+        if (index(" " types " ", " deb ") && enabled != "no" && index(" " suites " ", " " suite " ") && uri != "" && !done) { print uri; done = 1 }
+        types = ""; suites = ""; uri = ""; enabled = ""
+      }
+      FNR == 1 { flush() }
+      /^[[:space:]]*$/ { flush(); next }
+      /^#/ { next }
+      tolower($1) == "types:" { $1 = ""; types = $0 }
+      tolower($1) == "suites:" { $1 = ""; suites = $0 }
+      tolower($1) == "uris:" { uri = $2 }
+      tolower($1) == "enabled:" { enabled = tolower($2) }
+      END { flush() }' "${sources[@]}")
+  fi
+  if [[ -z "$found" ]]; then
+    # One-line style: `deb [options] URI suite components…`.
+    local lists=("$APT_DIR/sources.list" "$APT_DIR"/sources.list.d/*.list)
+    found=$(for f in "${lists[@]}"; do if [[ -f "$f" ]]; then cat "$f"; fi; done |
+      sed -e 's/#.*//' -e 's/\[[^]]*\]//' |
+      awk -v suite="$SUITE" '$1 == "deb" && $3 == suite { print $2; exit }')
+  fi
+  if [[ -z "$found" ]]; then
+    log "no apt source for Debian $SUITE in $APT_DIR/sources.list, $APT_DIR/sources.list.d/*.list or *.sources;"
+    log "set CU_TEST_DEBIAN_MIRROR to the Debian mirror (or proxy) this machine can reach"
+    return 1
+  fi
+  printf '%s\n' "${found%/}"
+}
+
+if [[ "${1:-}" == "--print-mirror" ]]; then debian_mirror; exit; fi
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
 if ! docker info >/dev/null 2>&1; then
@@ -34,14 +77,11 @@ if ! have_image "$NODE_BASE"; then
   command -v debootstrap >/dev/null && [[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap debian-archive-keyring >&2
   }
-  # The mirror this machine's apt uses (deb822 sources first, then the classic list).
-  mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/\?$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
-  [[ -n "$mirror" ]] || mirror=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' /etc/apt/sources.list 2>/dev/null)
-  mirror=${mirror:-http://deb.debian.org/debian}
+  mirror=$(debian_mirror) || exit 1
   root="$WORK/node-root"
   rm -rf "$root"
-  log "debootstrap bookworm from $mirror"
-  debootstrap --variant=minbase --keyring=/usr/share/keyrings/debian-archive-keyring.gpg bookworm "$root" "$mirror" >"$WORK/debootstrap.log" 2>&1 ||
+  log "debootstrap $SUITE from $mirror"
+  debootstrap --variant=minbase --keyring=/usr/share/keyrings/debian-archive-keyring.gpg "$SUITE" "$root" "$mirror" >"$WORK/debootstrap.log" 2>&1 ||
     { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
 
   log "adding Node 24 and npm from the npm registry"
