@@ -6,6 +6,12 @@ import swaggerUi from '@fastify/swagger-ui'
 import authPlugin from './plugins/auth.js'
 import dockerPlugin from './plugins/docker.js'
 import metricsPlugin from './plugins/metrics.js'
+import notifyPlugin from './plugins/notify.js'
+import hookRoutes, { type HooksOptions } from './routes/hooks.js'
+import type { PushEvent, PushOrigin } from './hooks/events.js'
+import { redactUrl } from './hooks/redact.js'
+import { pushHandler } from './updates/push.js'
+import { scopeDecision } from './plugins/auth.js'
 import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
 import updatesRoutes from './routes/updates.js'
@@ -20,6 +26,10 @@ export interface AppOptions {
   /** replaces the Docker CLI (unit tests only) */
   runner?: CommandRunner
   registryAuth?: RegistryAuthCheck
+  /** replaces the update engine's handling of push events (route tests of the hooks only) */
+  onPush?: (events: PushEvent[], origin: PushOrigin) => void
+  /** hook options beyond the configuration (route tests only) */
+  hooks?: Partial<HooksOptions>
 }
 
 const requestIdRe = /^[A-Za-z0-9._:-]{1,128}$/
@@ -68,7 +78,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     const level = request.authFailure !== undefined ? 'debug' : 'info'
     request.log[level]({
       method: request.method,
-      url: request.url.split('?', 1)[0],
+      // Path only: a query string may carry a token, and a Docker Hub hook's path is its credential.
+      url: redactUrl(request.url),
       statusCode: reply.statusCode,
       responseTime: Math.round(reply.elapsedTime * 10) / 10,
       client: request.ip,
@@ -106,9 +117,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   await app.register(metricsPlugin)
   await app.register(authPlugin, { config, onFailure: (reason) => app.metrics.recordAuthFailure(reason) })
+  await app.register(notifyPlugin, { config })
   await app.register(dockerPlugin, {
     config,
-    onRecord: (record, event) => { if (event === 'final') app.metrics.recordUpdate(record) },
     ...(options.runner !== undefined && { runner: options.runner }),
     ...(options.registryAuth !== undefined && { registryAuth: options.registryAuth })
   })
@@ -116,5 +127,14 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(healthRoutes)
   await app.register(updateRoutes)
   await app.register(updatesRoutes)
+  app.decorate('onPush', options.onPush ?? pushHandler({
+    swarm: app.swarm,
+    updater: app.updater,
+    log: app.log.child({ component: 'hooks' }),
+    aliases: config.registryAliases,
+    pushLabel: config.pushLabel,
+    allowed: (services, name) => scopeDecision({ via: 'secret', subject: undefined, tokenId: undefined, services, expiresAt: 0 }, [name], false).allowed
+  }))
+  await app.register(hookRoutes, { githubSecret: config.GITHUB_WEBHOOK_SECRET, dockerhubToken: config.DOCKERHUB_WEBHOOK_TOKEN, ...options.hooks })
   return app
 }

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs'
 import { Type, type Static } from '@sinclair/typebox'
 import { envSchema } from 'env-schema'
 import { loadPolicy, type OidcPolicy } from './auth/policy.js'
+import { parseRegistryAliases, parsePushLabel, type RegistryAliases } from './hooks/events.js'
+import { NotifyConfigError, parseNotifyOn, parseNotifyUrls, type NotifyState, type NotifyTarget } from './notify/targets.js'
 
 /**
  * The one description of the service's configuration (DESIGN.md §4). The config type is derived
@@ -40,16 +42,37 @@ export const EnvSchema = Type.Object({
   TRUST_PROXY: Type.Boolean({ default: false, description: 'take the client address from X-Forwarded-For' }),
   SHUTDOWN_GRACE: Type.Integer({ default: 60, minimum: 1, description: 'seconds in-flight requests get on SIGTERM' }),
   POLL_INTERVAL_MS: Type.Integer({ default: 500, minimum: 10, description: 'how often a running update is read while the events stream is down' }),
+  DATA_DIR: Type.String({ default: './data', description: 'where the SQLite database of update records lives (a volume in the stack file)' }),
+  HISTORY_DAYS: Type.Integer({ default: 90, minimum: 1, description: 'records older than this many days are deleted' }),
+  EVENTS_STREAM: Type.Boolean({ default: true, description: 'watch updates through one `docker events` stream (polling only while it is down)' }),
+  NOTIFY_URLS: Type.Optional(Type.String({ description: 'space-separated FORMAT+URL webhooks; FORMAT json, slack or discord' })),
+  NOTIFY_URLS_FILE: Type.Optional(Type.String({ description: 'file holding NOTIFY_URLS (webhook URLs are secrets)' })),
+  NOTIFY_SECRET: Type.Optional(Type.String({ description: 'HMAC-SHA256 key for X-Container-Updater-Signature on json notifications' })),
+  NOTIFY_SECRET_FILE: Type.Optional(Type.String()),
+  NOTIFY_ON: Type.Optional(Type.String({ description: 'comma-separated states to notify; default all final states and timeout' })),
+  NOTIFY_TIMEOUT: Type.Integer({ default: 5000, minimum: 100, description: 'milliseconds per delivery attempt' }),
+  NOTIFY_RETRIES: Type.Integer({ default: 3, minimum: 0, maximum: 10, description: 'retries after the first attempt' }),
+  GITHUB_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret of the GitHub package webhook; enables POST /hooks/github' })),
+  DOCKERHUB_WEBHOOK_TOKEN: Type.Optional(Type.String({ minLength: 32, pattern: '^[A-Za-z0-9_-]+$', description: 'URL token of the Docker Hub webhook; enables POST /hooks/dockerhub/<token>' })),
+  HOOK_REGISTRY_ALIASES: Type.Optional(Type.String({ description: 'registry hosts that are one registry, e.g. localhost:5000=127.0.0.1:5000' })),
+  PUSH_LABEL: Type.String({ default: 'container-updater.on-push=true', description: 'the label (key or key=value) a service needs to be updated by registry pushes' }),
   SELF_SERVICE: Type.Optional(Type.String({ minLength: 1, description: "the updater's own service (name or ID; the stack file sets it from {{.Service.ID}}): updating it is answered 202 at once" }))
 })
 
 export type Env = Static<typeof EnvSchema>
-export type Config = Omit<Env, 'JWT_SECRET' | 'JWT_SECRET_FILE' | 'JWT_SECRET_PREVIOUS' | 'JWT_SECRET_PREVIOUS_FILE' | 'OIDC_POLICY_FILE'> & {
+export type Config = Omit<Env, 'JWT_SECRET' | 'JWT_SECRET_FILE' | 'JWT_SECRET_PREVIOUS' | 'JWT_SECRET_PREVIOUS_FILE' | 'OIDC_POLICY_FILE' |
+'NOTIFY_URLS' | 'NOTIFY_URLS_FILE' | 'NOTIFY_SECRET' | 'NOTIFY_SECRET_FILE' | 'NOTIFY_ON' | 'HOOK_REGISTRY_ALIASES' | 'PUSH_LABEL'> & {
   JWT_SECRET: string
   /** still accepted while clients move to JWT_SECRET */
   JWT_SECRET_PREVIOUS?: string
   /** the parsed OIDC_POLICY_FILE, when OIDC is configured */
   oidcPolicy?: OidcPolicy
+  /** parsed NOTIFY_URLS / NOTIFY_ON (the raw URLs are secrets and never kept) */
+  notifyTargets: NotifyTarget[]
+  notifyOn: ReadonlySet<NotifyState>
+  notifySecret?: string
+  registryAliases: RegistryAliases
+  pushLabel: { key: string, value: string | undefined }
 }
 
 export const MIN_SECRET_BYTES = 32
@@ -68,11 +91,31 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   } catch (error) {
     throw new ConfigError(`invalid configuration: ${(error as Error).message}`)
   }
-  const { JWT_SECRET_FILE, JWT_SECRET: inline, JWT_SECRET_PREVIOUS_FILE, JWT_SECRET_PREVIOUS: previousInline, OIDC_POLICY_FILE, ...rest } = env
+  const {
+    JWT_SECRET_FILE, JWT_SECRET: inline, JWT_SECRET_PREVIOUS_FILE, JWT_SECRET_PREVIOUS: previousInline, OIDC_POLICY_FILE,
+    NOTIFY_URLS, NOTIFY_URLS_FILE, NOTIFY_SECRET, NOTIFY_SECRET_FILE, NOTIFY_ON, HOOK_REGISTRY_ALIASES, PUSH_LABEL, ...rest
+  } = env
   const secret = readSecret('JWT_SECRET', inline, JWT_SECRET_FILE)
   if (secret === undefined) throw new ConfigError('JWT_SECRET (or JWT_SECRET_FILE) is required')
   const previous = readSecret('JWT_SECRET_PREVIOUS', previousInline, JWT_SECRET_PREVIOUS_FILE)
-  const config: Config = { ...rest, JWT_SECRET: secret, ...(previous !== undefined && { JWT_SECRET_PREVIOUS: previous }) }
+  const notifySecret = readSecret('NOTIFY_SECRET', NOTIFY_SECRET, NOTIFY_SECRET_FILE, 16)
+  let notifications: Pick<Config, 'notifyTargets' | 'notifyOn'>
+  let hooks: Pick<Config, 'registryAliases' | 'pushLabel'>
+  try {
+    notifications = { notifyTargets: parseNotifyUrls(readSecret('NOTIFY_URLS', NOTIFY_URLS, NOTIFY_URLS_FILE, 0)), notifyOn: parseNotifyOn(NOTIFY_ON) }
+    hooks = { registryAliases: parseRegistryAliases(HOOK_REGISTRY_ALIASES), pushLabel: parsePushLabel(PUSH_LABEL) }
+  } catch (error) {
+    if (error instanceof NotifyConfigError || error instanceof TypeError) throw new ConfigError(error.message)
+    throw error
+  }
+  const config: Config = {
+    ...rest,
+    ...notifications,
+    ...hooks,
+    JWT_SECRET: secret,
+    ...(previous !== undefined && { JWT_SECRET_PREVIOUS: previous }),
+    ...(notifySecret !== undefined && { notifySecret })
+  }
 
   if (rest.OIDC_ISSUER !== undefined) {
     checkIssuerUrl(rest.OIDC_ISSUER)
@@ -89,8 +132,8 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   return config
 }
 
-/** A secret from NAME or NAME_FILE (not both), at least MIN_SECRET_BYTES long. */
-function readSecret (name: string, inline: string | undefined, file: string | undefined): string | undefined {
+/** A secret from NAME or NAME_FILE (not both), at least `minBytes` long. */
+function readSecret (name: string, inline: string | undefined, file: string | undefined, minBytes = MIN_SECRET_BYTES): string | undefined {
   let secret = inline
   if (file !== undefined) {
     if (inline !== undefined) throw new ConfigError(`set ${name} or ${name}_FILE, not both`)
@@ -103,8 +146,8 @@ function readSecret (name: string, inline: string | undefined, file: string | un
   }
   if (secret === undefined) return undefined
   const bytes = Buffer.byteLength(secret)
-  if (bytes < MIN_SECRET_BYTES) {
-    throw new ConfigError(`${file !== undefined ? `${name}_FILE` : name} must hold at least ${MIN_SECRET_BYTES} bytes (got ${bytes})`)
+  if (bytes < minBytes) {
+    throw new ConfigError(`${file !== undefined ? `${name}_FILE` : name} must hold at least ${minBytes} bytes (got ${bytes})`)
   }
   return secret
 }

@@ -3,9 +3,10 @@ import type { FastifyInstance } from 'fastify'
 import { execFileRunner, type CommandRunner } from '../docker/runner.js'
 import { dockerConfigPath, registryAuthCheck, type RegistryAuthCheck } from '../docker/registry-auth.js'
 import { Swarm } from '../docker/swarm.js'
+import { ServiceEvents } from '../docker/events.js'
 import { memoryStore } from '../updates/memory-store.js'
 import type { UpdateRecord, UpdateStore } from '../updates/records.js'
-import { ServiceUpdater, type RecordEvent } from '../updates/updater.js'
+import { ServiceUpdater } from '../updates/updater.js'
 import type { Config } from '../config.js'
 
 declare module 'fastify' {
@@ -21,8 +22,6 @@ export interface DockerPluginOptions {
   runner?: CommandRunner
   registryAuth?: RegistryAuthCheck
   store?: UpdateStore
-  /** every final record, and every record whose caller stopped waiting */
-  onRecord?: (record: UpdateRecord, event: RecordEvent) => void
 }
 
 /**
@@ -38,7 +37,12 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
   const runner = options.runner ?? execFileRunner({ ...cli, timeoutMs: config.DOCKER_COMMAND_TIMEOUT * 1000, signal: calls.signal })
   const swarm = new Swarm(runner, cli)
   const store = options.store ?? memoryStore(config.UPDATE_HISTORY)
+  // A fake runner (unit tests) has no events to stream: those tests poll.
+  const events = config.EVENTS_STREAM && options.runner === undefined
+    ? new ServiceEvents({ ...cli, log: app.log.child({ component: 'docker-events' }) })
+    : undefined
   const updater = new ServiceUpdater({
+    events,
     swarm,
     store,
     registryAuth: options.registryAuth ?? registryAuthCheck(dockerConfigPath()),
@@ -50,12 +54,15 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
     onRecord: (record, event) => {
       // One audit line per outcome, also for wait:false and timed-out updates (nobody waits for those).
       app.log.info({ audit: { event: event === 'timeout' ? 'timeout' : 'finished', ...auditFields(record) } }, event === 'timeout' ? 'update timed out' : 'update finished')
-      options.onRecord?.(record, event)
+      // Each Docker update is counted once, at its end; a timeout is notified when it happens too.
+      if (event === 'final') app.metrics.recordUpdate(record)
+      app.notifier.notify(record)
     }
   })
   app.decorate('swarm', swarm)
   app.decorate('updater', updater)
   app.addHook('onReady', async () => {
+    events?.start()
     const resumed = updater.resume()
     if (resumed > 0) app.log.info({ resumed }, 'watching updates an earlier process left running')
   })
@@ -64,6 +71,7 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
   app.addHook('preClose', async () => updater.beginShutdown(graceMs))
   app.addHook('onClose', async () => {
     await updater.close()
+    await events?.stop()
     calls.abort()
     store.close()
   })
@@ -74,4 +82,4 @@ function auditFields (record: UpdateRecord): Record<string, unknown> {
   return { updateId, appName, service, previousImage, image, status, durationMs, requestedBy, batchId, message, supersededBy, warning }
 }
 
-export default fp(docker, { fastify: '5.x', name: 'docker' })
+export default fp(docker, { fastify: '5.x', name: 'docker', dependencies: ['metrics', 'notify'] })

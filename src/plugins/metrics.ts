@@ -3,11 +3,13 @@ import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { UpdateRecord } from '../updates/records.js'
 import type { AuthFailureReason } from './auth.js'
+import type { NotifyResult } from '../notify/notifier.js'
 
 export interface Metrics {
   registry: Registry
   recordUpdate: (record: UpdateRecord) => void
   recordAuthFailure: (reason: AuthFailureReason) => void
+  recordNotification: (target: string, result: NotifyResult) => void
 }
 
 declare module 'fastify' {
@@ -34,6 +36,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
     buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
     registers: [registry]
   })
+  const notifications = new Counter({ name: 'container_updater_notifications_total', help: 'Notifications by target (redacted URL) and result: delivered, failed, retried', labelNames: ['target', 'result'], registers: [registry] })
   const authFailures = new Counter({ name: 'container_updater_auth_failures_total', help: 'Failed authentications by reason', labelNames: ['reason'], registers: [registry] })
   const load = (key: 'running' | 'queued'): number => app.hasDecorator('updater') ? app.updater.load[key] : 0
   // eslint-disable-next-line no-new
@@ -57,6 +60,9 @@ async function metrics (app: FastifyInstance): Promise<void> {
     },
     recordAuthFailure (reason: AuthFailureReason) {
       authFailures.inc({ reason })
+    },
+    recordNotification (target: string, result: NotifyResult) {
+      notifications.inc({ target, result })
     }
   })
 

@@ -22,9 +22,16 @@ export interface Outcome {
   message: string
 }
 
+/** `poll`: the caller waits for something no service event announces (tasks converging). */
+export interface ReadHint {
+  poll?: boolean
+}
+
 /** Something that hands out a fresh read of a service when it may have changed. */
 export interface ServiceSource {
-  next: (id: string, signal: AbortSignal) => Promise<ServiceState>
+  next: (id: string, signal: AbortSignal, hint?: ReadHint) => Promise<ServiceState>
+  /** the watch of this service ended */
+  release?: (id: string) => void
 }
 
 /**
@@ -34,23 +41,32 @@ export interface ServiceSource {
  * final. Rejects only when `signal` aborts (superseded, shutdown) or the service is gone.
  */
 export async function waitForConvergence (swarm: Swarm, source: ServiceSource, id: string, base: Baseline, signal: AbortSignal): Promise<Outcome> {
-  for (;;) {
-    let now: ServiceState
-    try {
-      now = await source.next(id, signal)
-    } catch (error) {
-      signal.throwIfAborted()
-      if (error instanceof ServiceNotFound) throw error
-      continue
+  let hint: ReadHint = {}
+  try {
+    for (;;) {
+      let now: ServiceState
+      try {
+        now = await source.next(id, signal, hint)
+      } catch (error) {
+        signal.throwIfAborted()
+        if (error instanceof ServiceNotFound) throw error
+        // A passing Docker failure: read again (at the poll interval) until the caller gives up.
+        hint = { poll: true }
+        continue
+      }
+      hint = {}
+      if (isOurs(base, now.updateStatus) && terminal[now.updateStatus?.state ?? ''] !== undefined) return await describe(swarm, now)
+      // Any later spec change (another client adding a label, say) resets UpdateStatus, and one that
+      // changes no task never sets it again; a service with no tasks never gets one. Then the
+      // tasks themselves tell whether the spec we wrote (or a later one) has been rolled out.
+      if (now.updateStatus === undefined && now.version > base.version) {
+        const converged = await swarm.tasksConverged(now).catch(() => false)
+        if (converged) return await describe(swarm, now)
+        hint = { poll: true }
+      }
     }
-    if (isOurs(base, now.updateStatus) && terminal[now.updateStatus?.state ?? ''] !== undefined) return describe(swarm, now)
-    // Any later spec change (another client adding a label, say) resets UpdateStatus, and one that
-    // changes no task never sets it again; a service with no tasks never gets one. Then the
-    // tasks themselves tell whether the spec we wrote (or a later one) has been rolled out.
-    if (now.updateStatus === undefined && now.version > base.version) {
-      const converged = await swarm.tasksConverged(now).catch(() => false)
-      if (converged) return describe(swarm, now)
-    }
+  } finally {
+    source.release?.(id)
   }
 }
 

@@ -10,6 +10,8 @@ import {
 import { waitForConvergence, type Outcome, type ServiceSource } from './convergence.js'
 import { Lanes } from './lanes.js'
 import { ServicePoller } from './poller.js'
+import { EventDrivenSource } from './event-source.js'
+import type { ServiceEvents } from '../docker/events.js'
 import { publicRecord, type StoredUpdate, type UpdateRecord, type UpdateState, type UpdateStore } from './records.js'
 import { ServiceReads } from './service-reads.js'
 import { Semaphore } from './semaphore.js'
@@ -38,8 +40,8 @@ export interface UpdaterOptions {
   /** how long a waited update may take, from the request's arrival, before it is answered `timeout` */
   updateTimeoutMs: number
   pollIntervalMs?: number
-  /** where fresh reads of watched services come from (default: the poller; the events stream) */
-  source?: ServiceSource
+  /** the `docker events` stream: reads on events instead of on a timer (polling while it is down) */
+  events?: ServiceEvents | undefined
   /** Docker updates running at once across all services */
   maxConcurrentUpdates?: number
   /** retries of Docker's "update out of sequence" after re-reading the service */
@@ -107,7 +109,8 @@ export class ServiceUpdater {
     this.#store = options.store
     this.#timeoutMs = options.updateTimeoutMs
     this.#poller = new ServicePoller(options.swarm, options.pollIntervalMs ?? 500)
-    this.#source = options.source ?? this.#poller
+    const poller = this.#poller
+    this.#source = options.events !== undefined ? new EventDrivenSource(options.events, poller) : { next: async (id, signal) => poller.next(id, signal) }
     this.#retries = options.outOfSequenceRetries ?? 3
     this.#backgroundMs = options.backgroundWatchMs ?? 24 * 3600_000
     this.#requiredLabel = options.requiredLabel

@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import { hasPushLabel, isOnDigest, matchesPush, pushedImage, type PushEvent, type PushOrigin, type RegistryAliases } from '../hooks/events.js'
+import type { ServiceState, Swarm } from '../docker/swarm.js'
+import { hasLabel } from './labels.js'
+import type { StoredBatch } from './records.js'
+import type { ServiceUpdater } from './updater.js'
+
+export interface PushOptions {
+  swarm: Swarm
+  updater: ServiceUpdater
+  log: FastifyBaseLogger
+  aliases: RegistryAliases
+  pushLabel: { key: string, value: string | undefined }
+  /** may a credential with this scope update this service? (the token's `services` claim) */
+  allowed: (scope: string[] | undefined, service: string) => boolean
+}
+
+/**
+ * Turns registry push events into updates (docs/API.md "POST /hooks/{source}"): every service that
+ * runs the pushed repository and tag, carries the opt-in label and is in the credential's scope is
+ * updated through its own lane, as one batch per event; a service already on the pushed digest is
+ * left alone. An event is a trigger, not a pin: Docker resolves the tag when the update runs.
+ * Returns at once; the hook has been answered 202.
+ */
+export function pushHandler (options: PushOptions): (events: PushEvent[], origin: PushOrigin) => void {
+  const { swarm, updater, log, aliases, pushLabel, allowed } = options
+  return (events, origin) => {
+    const run = async (): Promise<void> => {
+      // One read of the swarm per delivery, however many events it carries.
+      const services = await swarm.listServices()
+      for (const event of events) startBatch(event, origin, services)
+    }
+    run().catch((error: unknown) => log.warn({ err: error, source: origin.source }, 'push event: could not read the services'))
+  }
+
+  function startBatch (event: PushEvent, origin: PushOrigin, services: ServiceState[]): void {
+    const image = pushedImage(event)
+    const matching = services.filter((s) => matchesPush(s.image, event, aliases) && hasPushLabel(s.labels, pushLabel) && allowed(origin.services, s.name))
+    const skipped: StoredBatch['skipped'] = []
+    const eligible: ServiceState[] = []
+    for (const service of matching) {
+      if (event.digest !== undefined && isOnDigest(service.image, event)) skipped.push({ service: service.name, reason: 'already runs the pushed digest' })
+      else if (updater.requiredLabel !== undefined && !hasLabel(service.labels, updater.requiredLabel)) skipped.push({ service: service.name, reason: `does not carry the label ${updater.requiredLabel}` })
+      else eligible.push(service)
+    }
+    if (eligible.length === 0) {
+      log.info({ hook: { source: origin.source, eventId: event.id, image, skipped } }, 'push event: nothing to update')
+      return
+    }
+    const batchId = randomUUID()
+    const requestedBy = `hook:${origin.source}${origin.subject !== undefined ? `:${origin.subject}` : ''}`
+    const updateIds: string[] = []
+    for (const service of eligible) {
+      try {
+        updateIds.push(updater.submit(service, { appName: service.name, tag: event.tag, requestedBy, batchId }).record.updateId)
+      } catch (error) {
+        skipped.push({ service: service.name, reason: (error as Error).message })
+      }
+    }
+    updater.store.saveBatch({ batchId, target: { hook: `${origin.source}:${event.id}`, image }, updateIds, skipped, createdAt: new Date().toISOString(), requestedBy })
+    log.info({ audit: { event: 'accepted', source: origin.source, eventId: event.id, pusher: event.pusher, batchId, updateIds, services: eligible.map((s) => s.name), skipped } }, 'push event: updates started')
+  }
+}
