@@ -100,7 +100,8 @@ export class FakeDocker {
     this.#polls.set(service.id, polls)
     const status = service.updateStatus
     if (status?.State === 'updating' && polls >= service.pollsToFinish) {
-      const outcome = service.outcomes.shift() ?? 'completed'
+      // 'never' stays until the next `service update` replaces the update that never ends.
+      const outcome = service.outcomes[0] === 'never' ? 'never' : service.outcomes.shift() ?? 'completed'
       if (outcome === 'reset') {
         // Another client changed the spec: Swarm drops UpdateStatus and the tasks roll silently.
         service.version++
@@ -133,6 +134,7 @@ export class FakeDocker {
     if (service === undefined) throw fail(`Error: No such service: ${id}`)
     const image = args[args.indexOf('--image') + 1]!
     const digest = this.registry.get(image) ?? 'sha256:' + '0'.repeat(64)
+    if (service.outcomes[0] === 'never' && service.updateStatus?.State === 'updating') service.outcomes.shift()
     service.version++
     service.forceUpdate++
     // With the registry unreachable Docker writes the tag without a digest, and warns.

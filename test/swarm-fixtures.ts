@@ -46,7 +46,7 @@ export type AppKind = 'good' | 'crash'
  * Builds and pushes `${REGISTRY}/${repo}:${tag}`: busybox and a /bin/app that prints its version and
  * sleeps ('good') or exits 3 at once ('crash'). Returns the pushed digest and the image's version.
  */
-export async function pushImage (repo: string, tag: string, kind: AppKind = 'good'): Promise<{ digest: string, version: string }> {
+export async function pushImage (repo: string, tag: string, kind: AppKind = 'good', registry = REGISTRY): Promise<{ digest: string, version: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'cu-image-'))
   try {
     const root = join(dir, 'root')
@@ -61,7 +61,7 @@ export async function pushImage (repo: string, tag: string, kind: AppKind = 'goo
     await chmod(join(root, 'bin', 'app'), 0o755)
     const tar = join(dir, 'rootfs.tar')
     await exec('tar', ['-C', root, '-cf', tar, '.'])
-    const ref = `${REGISTRY}/${repo}:${tag}`
+    const ref = `${registry}/${repo}:${tag}`
     await docker('import', '-c', 'CMD ["/bin/app"]', tar, ref)
     const out = await docker('push', ref)
     const digest = /digest: (sha256:[0-9a-f]{64})/.exec(out)?.[1]
@@ -109,3 +109,24 @@ export async function runningVersion (name: string): Promise<string> {
 }
 
 export const digestOf = (image: string): string | undefined => /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1]
+
+/** A free TCP port on the loopback. */
+export async function freePort (): Promise<number> {
+  const { createServer } = await import('node:net')
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Polls `probe` until it returns something other than undefined. */
+export async function until<T> (what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}

@@ -9,7 +9,6 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApp } from '../../src/app.ts'
-import hookRoutes from '../../src/routes/hooks.ts'
 import { isOnDigest, matchesPush, type PushEvent, type PushOrigin } from '../../src/hooks/events.ts'
 import { testConfig, token } from '../helper.ts'
 import { docker, swarmSkip, uniqueName } from '../swarm-fixtures.ts'
@@ -59,15 +58,13 @@ async function pushTinyImage (ref: string): Promise<string> {
   }
 }
 
-test('a real docker-registry delivers its notifications; one PushEvent for the pushed tag', { skip: swarmSkip }, async (t) => {
+test('swarm: a real docker-registry delivers its notifications; one PushEvent for the pushed tag', { skip: swarmSkip }, async (t) => {
   // The updater side: the real app with the hook routes and a recording onPush.
-  const app = await buildApp(testConfig())
-  t.after(() => app.close())
   const received: Array<{ events: PushEvent[], origin: PushOrigin }> = []
   const answers: number[] = []
-  app.decorate('onPush', (events: PushEvent[], origin: PushOrigin) => { received.push({ events, origin }) })
+  const app = await buildApp(testConfig(), { onPush: (events: PushEvent[], origin: PushOrigin) => { received.push({ events, origin }) } })
+  t.after(() => app.close())
   app.addHook('onResponse', async (request, reply) => { if (request.url === '/hooks/distribution') answers.push(reply.statusCode) })
-  await app.register(hookRoutes, {})
   await app.listen({ port: 0, host: '127.0.0.1' })
   const appPort = (app.server.address() as { port: number }).port
 
