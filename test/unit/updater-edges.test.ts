@@ -137,9 +137,8 @@ test('an ambiguous ID prefix, or a service removed before the update, is 404', a
 })
 
 test('garbage or truncated JSON from the CLI is a 502 naming the command, never a parser message', async () => {
-  const { docker, updater } = setup()
+  const { docker } = setup()
   docker.addService('web', IMAGE)
-  const garbage = { timedOut: false, exitCode: 0, stderr: '' }
   const badRunner = docker.runner
   docker.runner = async (args, options) => {
     if (args[0] === 'info' || (args[1] === 'inspect' && args.includes('web'))) return '[{"ID": "abc", "Spec": {'
@@ -150,14 +149,13 @@ test('garbage or truncated JSON from the CLI is a 502 naming the command, never 
   await assert.rejects(u2.resolveService('web'), (error: Error & { code?: string, statusCode?: number }) =>
     error.code === 'CU_DOCKER_FAILED' && error.statusCode === 502 && /unreadable answer from docker service inspect/.test(error.message) && !/JSON|position/i.test(error.message))
   await assert.rejects(u2.checkReady(), (error: Error & { code?: string }) => error.code === 'CU_DOCKER_FAILED' && !/JSON|position/i.test(error.message))
-  void garbage
-  void updater
 })
 
 test('garbage on every poll: the caller hears timeout at its deadline, not a 500', async () => {
   const { docker, updater } = setup({ updateTimeoutMs: 150 })
   const web = docker.addService('web', IMAGE, { outcomes: ['never'] })
   const service = await updater.resolveService('web')
+  await updater.close()
   const inner = docker.runner
   docker.runner = async (args, options) => {
     if (args[1] === 'inspect' && docker.updates(web.id) > 0) return 'not json'
@@ -169,7 +167,6 @@ test('garbage on every poll: the caller hears timeout at its deadline, not a 500
   assert.equal(answer.record.status, 'timeout')
   assert.equal(answer.error, undefined)
   await u.close()
-  void updater
 })
 
 test('a service removed while its update is watched fails at once, not at the deadline', async () => {
@@ -221,9 +218,18 @@ test('a restarted updater resumes what the earlier process left: running updates
   const before = await updater.resolveService('web')
   await docker.runner(['service', 'update', '--detach', '--force', '--image', '127.0.0.1:5000/web:latest', '--', web.id])
   const base: UpdateRecord & { serviceId: string, baseVersion: number } = {
-    updateId: '00000000-0000-4000-8000-000000000001', appName: 'web', service: 'web', serviceId: web.id, status: 'updating',
-    previousImage: IMAGE, image: null, startedAt: new Date().toISOString(), finishedAt: null, durationMs: null,
-    statusUrl: '/updates/00000000-0000-4000-8000-000000000001', baseVersion: before.version
+    updateId: '00000000-0000-4000-8000-000000000001',
+    appName: 'web',
+    service: 'web',
+    serviceId: web.id,
+    status: 'updating',
+    previousImage: IMAGE,
+    image: null,
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+    durationMs: null,
+    statusUrl: '/updates/00000000-0000-4000-8000-000000000001',
+    baseVersion: before.version
   }
   store.save(base)
   store.save({ ...base, updateId: '00000000-0000-4000-8000-000000000002', statusUrl: '/updates/00000000-0000-4000-8000-000000000002', status: 'queued' })
