@@ -6,6 +6,8 @@ import { BatchReply, PlanReply, UpdateBody, UpdateRecord, errorReplies } from '.
 import { candidateServiceNames } from '../docker/names.js'
 import { targetImage } from '../docker/image-ref.js'
 import type { ServiceState } from '../docker/swarm.js'
+import { resolveTagDigest, type TagDigest } from '../docker/registry-digest.js'
+import { dockerConfigPath } from '../docker/registry-auth.js'
 import { InvalidTarget, NoTargetAllowed, ServiceNotFound, ShuttingDown } from '../errors.js'
 import { hasLabel } from '../updates/labels.js'
 import type { StoredBatch, UpdateRecord as Record } from '../updates/records.js'
@@ -101,9 +103,27 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
     return reply.code(batchHttpStatus(records)).send(batchReply(stored, records))
   }
 
-  /** What an update would roll each service onto; nothing is changed. */
+  /**
+   * What an update would roll each service onto; nothing is changed. Where the registry can be
+   * asked with the updater's own credentials, the digest the tag points to now (one lookup per
+   * distinct repo:tag) and whether the service already runs it.
+   */
   async function plan (services: ServiceState[], tag: string | undefined) {
-    return services.map((service) => ({ service: service.name, image: service.image, targetImage: targetImage(service.image, tag) ?? service.image }))
+    const lookups = new Map<string, Promise<TagDigest>>()
+    return Promise.all(services.map(async (service) => {
+      const target = targetImage(service.image, tag)
+      if (target === undefined) return { service: service.name, image: service.image, targetImage: service.image, registryError: 'pinned by digest without a tag: pass "tag"' }
+      let lookup = lookups.get(target)
+      if (lookup === undefined) lookups.set(target, lookup = resolveTagDigest(target, { dockerConfigPath: dockerConfigPath() }))
+      const found = await lookup
+      const current = /@(sha256:[0-9a-f]{64})$/.exec(service.image)?.[1]
+      return {
+        service: service.name,
+        image: service.image,
+        targetImage: target,
+        ...('digest' in found ? { registryDigest: found.digest, upToDate: current === found.digest } : { registryError: found.unavailable })
+      }
+    }))
   }
 }
 
