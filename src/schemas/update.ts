@@ -29,7 +29,7 @@ export const ErrorReply = Type.Object({
 export const BatchReply = Type.Object({
   batchId: Type.String({ format: 'uuid' }),
   target: Type.Ref(BatchTargetSchema),
-  status: Type.Union([...UPDATE_STATES, 'partial'].map((s) => Type.Literal(s)), { description: 'completed when every update completed; else the most severe state among them' }),
+  status: Type.Union(UPDATE_STATES.map((s) => Type.Literal(s)), { description: 'completed when every update completed; else the most severe state among them' }),
   updates: Type.Array(Type.Ref(UpdateRecordSchema)),
   skipped: Type.Array(Type.Ref(SkippedSchema)),
   statusUrl: Type.String({ description: 'GET this path for the state of the batch' })
