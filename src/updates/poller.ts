@@ -21,16 +21,21 @@ export class ServicePoller {
   async next (id: string, signal?: AbortSignal, delayMs = this.#intervalMs): Promise<ServiceState> {
     signal?.throwIfAborted()
     return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject }
-      const waiters = this.#waiting.get(id) ?? []
-      waiters.push(waiter)
-      this.#waiting.set(id, waiters)
-      signal?.addEventListener('abort', () => {
+      const onAbort = (): void => {
         const list = this.#waiting.get(id)
         const at = list?.indexOf(waiter) ?? -1
         if (at !== -1) list!.splice(at, 1)
-        reject(signal.reason)
-      }, { once: true })
+        reject(signal!.reason)
+      }
+      // The listener goes when the read settles: a long watch must not pile them up.
+      const waiter = {
+        resolve: (state: ServiceState) => { signal?.removeEventListener('abort', onAbort); resolve(state) },
+        reject: (error: unknown) => { signal?.removeEventListener('abort', onAbort); reject(error) }
+      }
+      const waiters = this.#waiting.get(id) ?? []
+      waiters.push(waiter)
+      this.#waiting.set(id, waiters)
+      signal?.addEventListener('abort', onAbort, { once: true })
       if (this.#timer === undefined) {
         this.#timer = setTimeout(() => { this.#tick().catch(() => {}) }, delayMs)
         this.#timer.unref()

@@ -63,6 +63,8 @@ interface Job {
   tag: string | undefined
   started: boolean
   blocking: boolean
+  /** its `service update` call is in flight: the lane stays blocked even past the deadline */
+  writing: boolean
   final: boolean
   /** the service as resolved by the request, when the job starts at once: no need to read it again */
   snapshot?: ServiceState | undefined
@@ -279,7 +281,7 @@ export class ServiceUpdater {
   #jobFrom (record: StoredUpdate, tag?: string, snapshot?: ServiceState): Job {
     let markDone!: () => void
     const done = new Promise<void>((resolve) => { markDone = resolve })
-    return { record, tag, joinKey: tag ?? '', started: false, blocking: false, final: false, snapshot, watch: new AbortController(), done, markDone }
+    return { record, tag, joinKey: tag ?? '', started: false, blocking: false, writing: false, final: false, snapshot, watch: new AbortController(), done, markDone }
   }
 
   /** Waits for the job's final state, the caller's deadline, or shutdown, whichever comes first. */
@@ -304,11 +306,18 @@ export class ServiceUpdater {
       this.#save(job)
       this.#onRecord(publicRecord(job.record), 'timeout')
     }
-    if (job.blocking) {
-      job.blocking = false
-      job.releaseSlot?.()
-      this.#lanes.next(job.record.serviceId)
-    }
+    this.#unblock(job)
+  }
+
+  /**
+   * A timed-out job lets the next update of its service start, but never while its own
+   * `service update` call is in flight: a write landing after the next one would be credited to it.
+   */
+  #unblock (job: Job): void {
+    if (!job.blocking || job.writing || job.record.status !== 'timeout') return
+    job.blocking = false
+    job.releaseSlot?.()
+    this.#lanes.next(job.record.serviceId)
   }
 
   async #run (job: Job, previous: Job | undefined): Promise<void> {
@@ -326,6 +335,7 @@ export class ServiceUpdater {
     // Stop crediting the previous (timed-out) update with anything from now on.
     previous?.watch.abort()
     let base: ServiceState
+    job.writing = true
     try {
       const started = await this.#startUpdate(job, snapshot)
       base = started.before
@@ -335,15 +345,19 @@ export class ServiceUpdater {
       }
       this.#save(job)
     } catch (error) {
+      job.writing = false
       if (previous !== undefined && !previous.final) this.#restartWatch(previous)
       job.error = error as Error
       this.#finish(job, 'failed', null, (error as Error).message)
       return
     }
+    job.writing = false
     if (previous !== undefined && !previous.final) {
       previous.record.supersededBy = job.record.updateId
       this.#finish(previous, 'superseded', null, `replaced by update ${job.record.updateId} before Swarm finished it`)
     }
+    // Timed out while its write was in flight: only now may the next update start.
+    this.#unblock(job)
     await this.#watch(job, base.version, base.updateStatus?.startedAt)
   }
 
@@ -432,7 +446,7 @@ export class ServiceUpdater {
     if (image !== null) record.image = image
     record.finishedAt = finishedAt.toISOString()
     record.durationMs = finishedAt.getTime() - Date.parse(record.startedAt)
-    if (message !== undefined) record.message = job.record.warning !== undefined && status === 'completed' ? `${message}; warning: ${job.record.warning}` : message
+    if (message !== undefined) record.message = job.record.warning !== undefined ? `${message}; warning: ${job.record.warning}` : message
     this.#save(job)
     this.#jobs.delete(record.updateId)
     this.#lanes.finished(record.serviceId, job)
