@@ -8,7 +8,7 @@ import type { TestContext } from 'node:test'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { Ajv, type ValidateFunction } from 'ajv'
 import { bearer, build } from './helper.ts'
-import { REGISTRY, createService, pushImage, uniqueName, type Inspected } from './swarm-fixtures.ts'
+import { REGISTRY, createService, inspect, pushImage, uniqueName, until, type Inspected } from './swarm-fixtures.ts'
 
 /**
  * Fixtures for the fault-injection tests (test/faults/): the real Swarm behind a Docker CLI that
@@ -107,11 +107,15 @@ export async function callsOf (docker: FaultyDocker, command: string): Promise<C
   return (await docker.calls()).filter((call) => call.phase === undefined && call.args.join(' ').startsWith(command))
 }
 
-/** The app in-process, on the faulty Docker; short CLI timeout, polling unless asked otherwise. */
+/**
+ * The app in-process, on the faulty Docker, polling unless asked otherwise. The CLI timeout is
+ * generous by default: on a loaded machine a real call can take seconds, and only the tests of a
+ * hung call want it short.
+ */
 export async function faultApp (t: TestContext, docker: FaultyDocker, env: Record<string, string> = {}): Promise<FastifyInstance> {
   return build(t, {
     DOCKER_BIN: docker.bin,
-    DOCKER_COMMAND_TIMEOUT: '2',
+    DOCKER_COMMAND_TIMEOUT: '20',
     EVENTS_STREAM: 'false',
     POLL_INTERVAL_MS: '200',
     UPDATE_TIMEOUT: '60',
@@ -231,3 +235,17 @@ export async function serviceWithNewImage (t: Pick<TestContext, 'after'>, prefix
 }
 
 type Pushed = Awaited<ReturnType<typeof pushImage>>
+
+/**
+ * Waits until Swarm is rolling the update a pending request started (its Version moved on and
+ * UpdateStatus says updating); fails at once if the request was answered first.
+ */
+export async function midUpdate (name: string, beforeVersion: number, pending: Promise<{ statusCode: number, body: string }>): Promise<void> {
+  let answered: string | undefined
+  pending.then((res) => { answered = `${res.statusCode} ${res.body}` }, (error: Error) => { answered = error.message })
+  await until('the update to be rolling in Swarm', async () => {
+    if (answered !== undefined) assert.fail(`the request was answered before its update rolled: ${answered}`)
+    const now = await inspect(name)
+    return now.Version.Index > beforeVersion && now.UpdateStatus?.State === 'updating' ? true : undefined
+  })
+}

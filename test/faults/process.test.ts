@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { SECRET, bearer } from '../helper.ts'
 import { REGISTRY, digestOf, inspect, pushImage, swarmSkip, until } from '../swarm-fixtures.ts'
 import {
-  assertAgrees, assertDocumented, callsOf, faultyDocker, serviceWithNewImage, type OpenApiDoc, type RecordBody
+  assertAgrees, assertDocumented, callsOf, faultyDocker, midUpdate, serviceWithNewImage, type OpenApiDoc, type RecordBody
 } from '../fault-fixtures.ts'
 
 const root = new URL('../../', import.meta.url).pathname
@@ -69,14 +69,6 @@ async function records (server: Server, query: string): Promise<RecordBody[]> {
   return (await res.json() as { updates: RecordBody[] }).updates
 }
 
-/** Waits until Swarm is rolling an update that changed the service after `beforeVersion`. */
-async function rolling (name: string, beforeVersion: number): Promise<void> {
-  await until('the update to be rolling in Swarm', async () => {
-    const now = await inspect(name)
-    return now.Version.Index > beforeVersion && now.UpdateStatus?.State === 'updating' ? true : undefined
-  })
-}
-
 /**
  * The process around the engine (issue #12): SIGTERM while Docker hangs, and SIGKILL mid-update
  * followed by a restart on the same DATA_DIR. The server runs as it ships, from dist/.
@@ -95,7 +87,7 @@ describe('faults: the updater process', { skip: swarmSkip, concurrency: true }, 
     const doc = await (await fetch(`${server.url}/docs/json`)).json() as OpenApiDoc
     const before = await inspect(name)
     const inFlight = post(server, { appName: name })
-    await rolling(name, before.Version.Index)
+    await midUpdate(name, before.Version.Index, inFlight.then((r) => ({ statusCode: r.status, body: JSON.stringify(r.body) })))
     // A second target for the same service waits for the running update.
     const queued = post(server, { appName: name, tag: 'v2' })
     await until('the second request to be queued', async () => (await records(server, `service=${name}&status=queued`)).length === 1 ? true : undefined)
@@ -131,8 +123,8 @@ describe('faults: the updater process', { skip: swarmSkip, concurrency: true }, 
       const env = { DOCKER_BIN: docker.bin, UPDATE_TIMEOUT: '120', DATA_DIR: data, EVENTS_STREAM: 'false' }
       const first = await startServer(t, env)
       const before = await inspect(name)
-      post(first, { appName: name }).catch(() => {}) // cut by the kill
-      await rolling(name, before.Version.Index)
+      const cut = post(first, { appName: name }) // cut by the kill
+      await midUpdate(name, before.Version.Index, cut.then((r) => ({ statusCode: r.status, body: JSON.stringify(r.body) })))
       const [running] = await until('the record to say updating', async () => {
         const found = await records(first, `service=${name}&status=updating`)
         return found.length === 1 ? found : undefined

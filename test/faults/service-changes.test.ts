@@ -1,23 +1,15 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { postUpdate } from '../helper.ts'
-import { digestOf, docker, inspect, swarmSkip, until } from '../swarm-fixtures.ts'
+import { digestOf, docker, inspect, swarmSkip } from '../swarm-fixtures.ts'
 import {
-  assertAgrees, assertDocumented, assertErrorBody, faultApp, faultyDocker, getRecord, openApi, recordsOf, serviceWithNewImage
+  assertAgrees, assertDocumented, assertErrorBody, faultApp, faultyDocker, getRecord, midUpdate, openApi, recordsOf, serviceWithNewImage
 } from '../fault-fixtures.ts'
 
 const POST_UPDATE = { method: 'post', path: '/update' }
 // UPDATE_TIMEOUT is far longer than a test may take: an answer that waits for it shows as a timeout.
 const env = { UPDATE_TIMEOUT: '120' }
 const limit = { timeout: 90_000 }
-
-/** Waits until Swarm is rolling the update our request started. */
-async function midUpdate (name: string, beforeVersion: number): Promise<void> {
-  await until('the update to be rolling in Swarm', async () => {
-    const now = await inspect(name)
-    return now.Version.Index > beforeVersion && now.UpdateStatus?.State === 'updating' ? true : undefined
-  })
-}
 
 /**
  * Another client changes the service while our waited update runs (issue #12): removed, relabelled
@@ -32,7 +24,7 @@ describe('faults: the service changes under a running update', { skip: swarmSkip
       const doc = await openApi(app)
       const before = await inspect(name)
       const pending = postUpdate(app, { appName: name })
-      await midUpdate(name, before.Version.Index)
+      await midUpdate(name, before.Version.Index, pending)
       await docker('service', 'rm', name)
       const res = await pending
       assertDocumented(doc, POST_UPDATE, 404, res.json())
@@ -51,7 +43,7 @@ describe('faults: the service changes under a running update', { skip: swarmSkip
     const doc = await openApi(app)
     const before = await inspect(name)
     const pending = postUpdate(app, { appName: name })
-    await midUpdate(name, before.Version.Index)
+    await midUpdate(name, before.Version.Index, pending)
     await docker('service', 'update', '--quiet', '--detach', '--label-add', 'x=y', name)
     const res = await pending
     assert.equal(res.statusCode, 200, res.body)
@@ -70,7 +62,7 @@ describe('faults: the service changes under a running update', { skip: swarmSkip
     const doc = await openApi(app)
     const before = await inspect(name)
     const pending = postUpdate(app, { appName: name })
-    await midUpdate(name, before.Version.Index)
+    await midUpdate(name, before.Version.Index, pending)
     await docker('service', 'scale', '--detach', `${name}=0`)
     const res = await pending
     assert.equal(res.statusCode, 200, res.body)
