@@ -40,7 +40,7 @@ describe('faults: Docker errors on the real Swarm', { skip: swarmSkip, concurren
     const { name, v2 } = await serviceWithNewImage(t, 'cu-f-uncertain')
     const docker = await faultyDocker(t, [{ command: 'service update', calls: [1], fault: 'run-then-hang' }])
     // Time enough for the real command to end before the hang is killed: the write surely reached Swarm.
-    const app = await faultApp(t, docker, { DOCKER_COMMAND_TIMEOUT: '6' })
+    const app = await faultApp(t, docker, { DOCKER_COMMAND_TIMEOUT: '10' })
     const doc = await openApi(app)
     const before = await inspect(name)
     const res = await postUpdate(app, { appName: name })

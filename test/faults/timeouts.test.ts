@@ -24,9 +24,10 @@ async function twoTags (t: Parameters<typeof createService>[0], prefix: string, 
 describe('faults: timeouts and supersession on the real Swarm', { skip: swarmSkip, concurrency: true }, () => {
   test('faults: UPDATE_TIMEOUT counts from the arrival: a request queued behind a running update is answered timeout at its own deadline', async (t) => {
     const { name, v2 } = await twoTags(t, 'cu-f-arrival')
-    // A's Docker update call is held 3 s and B's 9 s: A ends within its 16 s (3 s + Swarm's 4 to 9
-    // s); B, queued behind A, cannot end before 3 + 9 s + twice Swarm's time, past its 16 s counted
-    // from its arrival. Counted from B's own start (9 s + Swarm's time), it would complete.
+    // A's Docker update call is held 3 s and B's 9 s. B, queued behind A, cannot end before
+    // 3 + 9 s + twice Swarm's own time (4 s or more each): past its 16 s counted from its arrival,
+    // whether A completes or times out (then B starts at A's deadline, and needs 9 s more). Counted
+    // from B's own start (9 s + Swarm's time) it would complete.
     const docker = await faultyDocker(t, [
       { id: 'A', command: 'service update', calls: [1], fault: 'delay', ms: 3000 },
       { id: 'B', command: 'service update', calls: [2], fault: 'delay', ms: 9000 }
@@ -37,14 +38,16 @@ describe('faults: timeouts and supersession on the real Swarm', { skip: swarmSki
     await until('A to call Docker', async () => (await callsOf(docker, 'service update')).length === 1 ? true : undefined)
     const b = postUpdate(app, { appName: name, tag: 'v2' })
     const [resA, resB] = await Promise.all([a, b])
-    assert.equal(resA.statusCode, 200, resA.body)
-    assertDocumented(doc, POST_UPDATE, 200, resA.json())
+    // A completes in time, or (on a slow machine) is answered timeout and superseded by B.
+    assert.ok(resA.statusCode === 200 || resA.statusCode === 504, resA.body)
+    assertDocumented(doc, POST_UPDATE, resA.statusCode, resA.json())
     assert.equal(resB.statusCode, 504, resB.body)
     assertDocumented(doc, POST_UPDATE, 504, resB.json())
     const recordB = resB.json()
     assert.equal(recordB.status, 'timeout')
-    assert.ok(Date.parse(recordB.startedAt) < Date.parse(resA.json().finishedAt), 'B arrived (and its clock started) while A was running')
-    assert.equal((await callsOf(docker, 'service update')).length, 2, 'B did start, after A')
+    const updates = await callsOf(docker, 'service update')
+    assert.equal(updates.length, 2, 'B did start, after A')
+    assert.ok(Date.parse(recordB.startedAt) < updates[1]!.t - 2000, 'B\'s clock started at its arrival, well before its Docker update')
     const settled = await recordReaches(app, doc, recordB.updateId, FINAL)
     assert.equal(settled.status, 'completed', 'B goes on in Swarm and reaches its real end')
     assertAgrees(settled, await inspect(name))
