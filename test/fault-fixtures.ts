@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { mkdtemp, writeFile, readFile, rm, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,6 +28,12 @@ export const dockerErrors = {
   outOfSequence: 'Error response from daemon: rpc error: code = Unknown desc = update out of sequence',
   ambiguous: (ref: string) => `Error response from daemon: service ${ref} is ambiguous (2 matches found)`
 }
+
+// Without jq the wrapper could not read its rules and would pass every call through: say so.
+const jqPresent = promisify(execFile)('jq', ['--version']).catch(() => {
+  throw new Error('the fault-injection tests need jq (test/faults/docker-faulty reads its rules with it): apt-get install jq')
+})
+jqPresent.catch(() => {})
 
 export type Fault = 'hang' | 'fail' | 'garbage' | 'truncate' | 'run-then-hang' | 'run-then-fail' | 'delay'
 
@@ -75,6 +83,7 @@ export interface FaultyDocker {
  * path travels in the launcher instead), removed when the test ends.
  */
 export async function faultyDocker (t: Pick<TestContext, 'after'>, rules: FaultRule[] = []): Promise<FaultyDocker> {
+  await jqPresent
   const dir = await mkdtemp(join(tmpdir(), 'cu-faults-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const control = join(dir, 'control.json')
