@@ -91,10 +91,12 @@ export async function faultyDocker (t: Pick<TestContext, 'after'>, rules: FaultR
   const bin = join(dir, 'docker')
   await writeFile(bin, `#!/bin/sh\nDOCKER_FAULTS='${control}' exec '${FAULTY_DOCKER}' "$@"\n`)
   await chmod(bin, 0o755)
+  let generation = 0
   const set = async (next: FaultRule[]): Promise<void> => {
-    await rm(`${control}.counts`, { recursive: true, force: true })
+    // Fresh counters in a fresh folder: calls still running may be counting in the old one.
+    const counts = join(dir, `counts.${++generation}`)
     // Written whole and renamed: a call never reads half a file.
-    await writeFile(`${control}.new`, JSON.stringify({ log, rules: next }))
+    await writeFile(`${control}.new`, JSON.stringify({ log, counts, rules: next }))
     const { rename } = await import('node:fs/promises')
     await rename(`${control}.new`, control)
   }
