@@ -259,3 +259,33 @@ test('the updater\'s own service: answered at once, and left for the next instan
   await updater.close()
   assert.equal(store.get(job.record.updateId)?.status, 'updating', 'still running in Swarm: the successor settles it')
 })
+
+test('a timed-out update whose service update call is still in flight keeps its lane until the call returns', async () => {
+  const { docker } = setup()
+  const web = docker.addService('web', IMAGE, { pollsToFinish: 2 })
+  const order: string[] = []
+  const inner = docker.runner
+  docker.runner = async (args, options) => {
+    if (args[1] === 'update') {
+      const tag = args[args.indexOf('--image') + 1]!.split(':').at(-1)!
+      order.push(`start ${tag}`)
+      if (tag === 'v1') await sleep(300) // Docker takes its time; the caller's deadline passes
+      const out = await inner(args, options)
+      order.push(`end ${tag}`)
+      return out
+    }
+    return inner(args, options)
+  }
+  const updater = new ServiceUpdater({ swarm: new Swarm(docker.runner, { bin: 'docker' }), registryAuth: () => false, store: memoryStore(), updateTimeoutMs: 100, pollIntervalMs: 2 })
+  const service = await updater.resolveService('web')
+  const a = updater.submit(service, { appName: 'web', tag: 'v1' })
+  assert.equal((await a.wait()).record.status, 'timeout')
+  const b = updater.submit(service, { appName: 'web', tag: 'v2' }, Date.now() + 5000)
+  const answer = await b.wait()
+  assert.deepEqual(order, ['start v1', 'end v1', 'start v2', 'end v2'], 'never two writes at once')
+  assert.equal(answer.record.status, 'completed')
+  assert.equal(answer.record.image, `127.0.0.1:5000/web:v2@${digest('2')}`, 'B is credited with its own write')
+  assert.equal(updater.getRecord(a.record.updateId)?.status, 'superseded')
+  assert.equal(web.forceUpdate, 2)
+  await updater.close()
+})
