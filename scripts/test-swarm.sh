@@ -121,7 +121,9 @@ EOF
   wait_for 30 registry_up || { tail -20 "$RUN_DIR/registry.log" >&2; give_up "the registry did not come up"; }
 fi
 
-# 4. busybox, from which the tests `docker import` their tiny images.
+# 4. busybox, from which the tests `docker import` their tiny images; jq, which the fault-injecting
+#    Docker CLI wrapper (test/faults/docker-faulty) reads its rules with.
 if ! { ldd /bin/busybox 2>&1 || true; } | grep -q 'not a dynamic'; then apt_install busybox-static; fi
+command -v jq >/dev/null || apt_install jq
 
 log "ready: swarm manager $(docker info --format '{{.Swarm.NodeID}}'), registry $REGISTRY_ADDR"
