@@ -101,7 +101,11 @@ export interface UpdateStore {
   unfinished: () => StoredUpdate[]
   saveBatch: (batch: StoredBatch) => void
   getBatch: (batchId: string) => StoredBatch | undefined
-  /** deletes records (and batches) that finished before `before`; returns how many */
-  prune: (before: Date) => number
+  /**
+   * Deletes records in a final state that finished before `before`, then batches created before it
+   * with no record left; at most `limit` rows (default: all), so a caller can delete in small steps
+   * between which the event loop runs (startPruning). Returns how many rows it deleted.
+   */
+  prune: (before: Date, limit?: number) => number
   close: () => void
 }
