@@ -30,7 +30,7 @@ export function createMemoryStore (): UpdateStore {
           (query.status === undefined || r.status === query.status))
         .sort((a, b) => newerFirst(positionOf(a), positionOf(b)))
       return collectPage((after, count) => {
-        const from = after === undefined ? 0 : matching.findIndex((r) => newerFirst(after, positionOf(r)) > 0)
+        const from = after === undefined ? 0 : matching.findIndex((r) => newerFirst(after, positionOf(r)) < 0)
         return from === -1 ? [] : matching.slice(from, from + count).map(copy)
       }, query.limit, query.visible, start)
     },

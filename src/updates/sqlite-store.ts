@@ -1,5 +1,5 @@
-import { accessSync, constants, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
 import { collectPage, decodeCursor, sinceMs, type Position } from './cursor.js'
 import { FINAL_STATES, type ListQuery, type StoredBatch, type StoredUpdate, type UpdateStore } from './records.js'
@@ -44,7 +44,7 @@ export function openSqliteStore (options: SqliteStoreOptions): SqliteStore {
   const { dataDir, synchronous = 'NORMAL', busyTimeoutMs = 5000 } = options
   const file = join(dataDir, DATABASE_FILE)
   try {
-    mkdirSync(dataDir, { recursive: true })
+    ensureDirectory(dataDir)
   } catch (error) {
     throw storeFailure(dataDir, 'create the data directory', error)
   }
@@ -75,6 +75,26 @@ export function openSqliteStore (options: SqliteStoreOptions): SqliteStore {
       throw new StoreUnavailable(`database ${file} was written by a newer updater (schema ${error.found} > ${SCHEMA_VERSION}): run that version or restore a backup`)
     }
     throw storeFailure(file, 'open', error)
+  }
+}
+
+/**
+ * mkdir -p, written out because Node's recursive mkdirSync loops forever where mkdir answers
+ * ENOENT under an existing parent (e.g. DATA_DIR=/proc/x, measured on Node 20 and 24).
+ */
+function ensureDirectory (dir: string): void {
+  try {
+    mkdirSync(dir)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') {
+      if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' })
+      return
+    }
+    const parent = dirname(dir)
+    if (code !== 'ENOENT' || parent === dir) throw error
+    ensureDirectory(parent)
+    mkdirSync(dir) // ENOENT again now, with the parent there, is final
   }
 }
 

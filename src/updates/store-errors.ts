@@ -18,7 +18,8 @@ interface ErrorWithCode { code?: unknown, message?: unknown }
 export function describeStoreFailure (path: string, action: string, error: unknown): string {
   const { code: rawCode, message: rawMessage } = (error ?? {}) as ErrorWithCode
   const code = typeof rawCode === 'string' ? rawCode : 'UNKNOWN'
-  const detail = typeof rawMessage === 'string' ? rawMessage : String(error)
+  // Node's errno messages start with the code again ("ENOENT: no such file…")
+  const detail = (typeof rawMessage === 'string' ? rawMessage : String(error)).replace(/^[A-Z_]+: /, '').split('\n', 1)[0] ?? ''
   const uid = typeof process.getuid === 'function' ? ` by uid ${process.getuid()}` : ''
   if (code === 'EROFS' || code.startsWith('SQLITE_READONLY')) {
     return `database ${path} is read-only (${code}): mount DATA_DIR writable`
