@@ -21,8 +21,9 @@ export function describeStoreFailure (path: string, action: string, error: unkno
   // Node's errno messages start with the code again ("ENOENT: no such file…")
   const detail = (typeof rawMessage === 'string' ? rawMessage : String(error)).replace(/^[A-Z_]+: /, '').split('\n', 1)[0] ?? ''
   const uid = typeof process.getuid === 'function' ? ` by uid ${process.getuid()}` : ''
+  const what = path.endsWith('.db') ? 'database' : 'directory'
   if (code === 'EROFS' || code.startsWith('SQLITE_READONLY')) {
-    return `database ${path} is read-only (${code}): mount DATA_DIR writable`
+    return `${what} ${path} is read-only (${code}): mount DATA_DIR writable`
   }
   if (code === 'EACCES' || code === 'EPERM' || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_AUTH')) {
     return `permission denied on ${path} (${code}): make DATA_DIR writable${uid}`
@@ -30,7 +31,8 @@ export function describeStoreFailure (path: string, action: string, error: unkno
   if (code === 'ENOTDIR' || code === 'EEXIST') {
     return `${path} cannot be a directory: a file is in the way (${code}): point DATA_DIR at a directory`
   }
-  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' || (code === 'SQLITE_IOERR_WRITE' && /space|full/i.test(detail))) {
+  // SHMSIZE: SQLite could not grow its -shm file, which on a full volume is the first write to fail.
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE') {
     return `disk full while trying to ${action} ${path} (${code}): free space on the DATA_DIR volume`
   }
   if (code === 'SQLITE_NOTADB') {
