@@ -1,4 +1,4 @@
-import type { StoredUpdate, UpdateRecord } from './records.js'
+import type { ListQuery, StoredUpdate } from './records.js'
 import { InvalidCursor, InvalidSince } from './store-errors.js'
 
 /**
@@ -51,9 +51,10 @@ const MAX_CHUNK = 500
 
 /**
  * Reads chunks until `limit` visible records and one more are found (the one more tells whether
- * there is a next page, so the last page's nextCursor is null) or the rows run out.
+ * there is a next page, so the last page's nextCursor is null) or the rows run out. `visible` is
+ * applied here to every row even where the store has filtered by it already.
  */
-export function collectPage (fetch: FetchChunk, limit: number, visible: ((record: UpdateRecord) => boolean) | undefined, after: Position | undefined): { updates: StoredUpdate[], nextCursor: string | null } {
+export function collectPage (fetch: FetchChunk, limit: number, visible: ListQuery['visible'], after: Position | undefined): { updates: StoredUpdate[], nextCursor: string | null } {
   const wanted = Math.min(Math.max(Math.trunc(limit), 1), MAX_LIMIT)
   const updates: StoredUpdate[] = []
   let chunkSize = wanted + 1

@@ -83,8 +83,13 @@ export interface ListQuery {
   limit: number
   /** opaque, from a previous page's nextCursor */
   cursor?: string
-  /** the caller's scope: records it may not see are skipped (without revealing them) */
-  visible?: (record: UpdateRecord) => boolean
+  /**
+   * The caller's scope: records it may not see are skipped (without revealing them). It is decided
+   * by the two names a token's scope is matched against (DESIGN §3), which lets the store evaluate it
+   * once per distinct (service, appName) pair and filter the rest in SQL: a narrow scope over a long
+   * history then costs an index scan, not a record built and tested per row.
+   */
+  visible?: (names: Pick<UpdateRecord, 'service' | 'appName'>) => boolean
 }
 
 /**

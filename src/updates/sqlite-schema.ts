@@ -34,9 +34,13 @@ const MIGRATIONS: Record<number, string> = {
       base_version INTEGER,
       base_status_started_at TEXT
     );
-    CREATE INDEX updates_newest ON updates (started_ms DESC, update_id DESC);
-    CREATE INDEX updates_by_service ON updates (service, started_ms DESC, update_id DESC);
-    CREATE INDEX updates_by_status ON updates (status, started_ms DESC, update_id DESC);
+    -- The names in the paging indexes let a scoped listing skip invisible rows without reading them.
+    CREATE INDEX updates_newest ON updates (started_ms DESC, update_id DESC, service, app_name);
+    CREATE INDEX updates_by_service ON updates (service, started_ms DESC, update_id DESC, app_name);
+    CREATE INDEX updates_by_status ON updates (status, started_ms DESC, update_id DESC, service, app_name);
+    -- Every (service, app_name) pair ever saved: a scope is evaluated once per pair (list), so
+    -- reading them must not scan the history. Pairs outlive pruned records; they match nothing then.
+    CREATE TABLE names (service TEXT NOT NULL, app_name TEXT NOT NULL, PRIMARY KEY (service, app_name)) WITHOUT ROWID;
     CREATE INDEX updates_by_end ON updates (coalesce(finished_ms, started_ms));
     CREATE INDEX updates_by_batch ON updates (batch_id) WHERE batch_id IS NOT NULL;
     CREATE TABLE batches (

@@ -110,6 +110,12 @@ function buildStore (db: Database.Database, file: string): SqliteStore {
   const columns = UPDATE_COLUMNS.join(', ')
   const saveUpdate = db.prepare<UpdateRow>(`INSERT INTO updates (${columns}) VALUES (${UPDATE_COLUMNS.map((c) => '@' + c).join(', ')})
     ON CONFLICT (update_id) DO UPDATE SET ${UPDATE_COLUMNS.filter((c) => c !== 'update_id').map((c) => `${c} = excluded.${c}`).join(', ')}`)
+  const saveNames = db.prepare<UpdateRow>('INSERT OR IGNORE INTO names (service, app_name) VALUES (@service, @app_name)')
+  // One transaction, so one commit (one WAL append) for both statements.
+  const saveRow = db.transaction((row: UpdateRow) => {
+    saveUpdate.run(row)
+    saveNames.run(row)
+  })
   const getUpdate = db.prepare<[string], UpdateRow>('SELECT * FROM updates WHERE update_id = ?')
   const unfinished = db.prepare<[], UpdateRow>("SELECT * FROM updates WHERE status IN ('queued', 'updating', 'timeout') ORDER BY started_ms, update_id")
   const saveBatch = db.prepare<BatchRow>(`INSERT OR REPLACE INTO batches (batch_id, target, update_ids, skipped, created_at, created_ms, requested_by)
@@ -121,12 +127,14 @@ function buildStore (db: Database.Database, file: string): SqliteStore {
     WHERE created_ms < ? AND NOT EXISTS (SELECT 1 FROM updates AS u WHERE u.batch_id = b.batch_id) LIMIT ?)`)
 
   // One prepared statement per combination of filters, so each uses its own index.
-  interface ListParams { since: number, count: number, service?: string, status?: string, afterMs?: number, afterId?: string }
+  interface ListParams { since: number, count: number, names: string | null, service?: string, status?: string, afterMs?: number, afterId?: string }
+  const distinctNames = db.prepare<[], [string, string]>('SELECT service, app_name FROM names').raw()
   const listStatements = new Map<string, Database.Statement<ListParams, UpdateRow>>()
   for (const service of [false, true]) {
     for (const status of [false, true]) {
       for (const after of [false, true]) {
-        const where = ['started_ms >= @since']
+        // names: the JSON array of the `service US app_name` pairs the caller may see (null: all)
+        const where = ['started_ms >= @since', '(@names IS NULL OR service || char(31) || app_name IN (SELECT value FROM json_each(@names)))']
         if (service) where.push('service = @service')
         if (status) where.push('status = @status')
         if (after) where.push('(started_ms, update_id) < (@afterMs, @afterId)')
@@ -136,11 +144,18 @@ function buildStore (db: Database.Database, file: string): SqliteStore {
     }
   }
 
+  /** The (service, appName) pairs in the history that the caller may see; null when it may see all. */
+  const visibleNames = (visible: NonNullable<ListQuery['visible']>): string | null => {
+    const pairs = distinctNames.all()
+    const allowed = pairs.filter(([service, appName]) => visible({ service, appName }))
+    return allowed.length === pairs.length ? null : JSON.stringify(allowed.map(([service, appName]) => `${service}\u001f${appName}`))
+  }
+
   return {
     file,
     save: (record: StoredUpdate) => {
       const row = toRow(record)
-      guard('write', () => saveUpdate.run(row))
+      guard('write', () => saveRow(row))
     },
     get: (updateId: string) => guard('read', () => {
       const row = getUpdate.get(updateId)
@@ -150,13 +165,17 @@ function buildStore (db: Database.Database, file: string): SqliteStore {
       const since = sinceMs(query.since) ?? Number.MIN_SAFE_INTEGER
       const start = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
       const statement = (after: Position | undefined) => listStatements.get(`${query.service !== undefined}${query.status !== undefined}${after !== undefined}`)!
-      return guard('read', () => collectPage((after, count) => statement(after).all({
-        since,
-        count,
-        ...(query.service !== undefined && { service: query.service }),
-        ...(query.status !== undefined && { status: query.status }),
-        ...(after !== undefined && { afterMs: after.startedMs, afterId: after.updateId })
-      }).map(fromRow), query.limit, query.visible, start))
+      return guard('read', () => {
+        const names = query.visible === undefined ? null : visibleNames(query.visible)
+        return collectPage((after, count) => statement(after).all({
+          since,
+          count,
+          names,
+          ...(query.service !== undefined && { service: query.service }),
+          ...(query.status !== undefined && { status: query.status }),
+          ...(after !== undefined && { afterMs: after.startedMs, afterId: after.updateId })
+        }).map(fromRow), query.limit, query.visible, start)
+      })
     },
     unfinished: () => guard('read', () => unfinished.all().map(fromRow)),
     saveBatch: (batch: StoredBatch) => {
