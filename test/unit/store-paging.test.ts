@@ -119,6 +119,22 @@ for (const [kind, open] of kinds) {
       assert.deepEqual(store.list({ limit: 10, visible: () => false }), { updates: [], nextCursor: null })
     })
 
+    test('a scope may match the name the request used as well as the service', (t) => {
+      const store = open(t)
+      fill(store)
+      store.save(record(300, { appName: 'shop', service: 'shop_shop' }))
+      store.save(record(301, { appName: 'shop_shop', service: 'shop_shop' }))
+      const visible = ({ service, appName }: { service: string, appName: string }): boolean => appName === 'shop' || service === 'api'
+      const page = store.list({ limit: 3, visible })
+      assert.deepEqual(page.updates.map((r) => n(r.updateId)), [300, 245, 240])
+      // A pair first seen after a page was read (record 201 saved again under new names) is
+      // judged on the next page like any other.
+      store.save(record(201, { appName: 'shop', service: 'new' }))
+      const next = store.list({ limit: 100, visible, cursor: page.nextCursor! })
+      assert.ok(next.updates.some((r) => r.service === 'new'))
+      assert.ok(next.updates.every((r) => r.appName === 'shop' || r.service === 'api'))
+    })
+
     test('a cursor that a page did not hand out is a 400, and so is a since that is not a date', (t) => {
       const store = open(t)
       fill(store)
