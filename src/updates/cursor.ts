@@ -55,7 +55,7 @@ const MAX_CHUNK = 500
  * applied here to every row even where the store has filtered by it already.
  */
 export function collectPage (fetch: FetchChunk, limit: number, visible: ListQuery['visible'], after: Position | undefined): { updates: StoredUpdate[], nextCursor: string | null } {
-  const wanted = Math.min(Math.max(Math.trunc(limit), 1), MAX_LIMIT)
+  const wanted = Math.min(Math.max(Math.trunc(limit) || 1, 1), MAX_LIMIT)
   const updates: StoredUpdate[] = []
   let chunkSize = wanted + 1
   let position = after

@@ -95,6 +95,7 @@ for (const [kind, open] of kinds) {
       fill(store)
       assert.equal(store.list({ limit: 1000 }).updates.length, 100)
       assert.equal(store.list({ limit: 0 }).updates.length, 1)
+      assert.equal(store.list({ limit: Number.NaN }).updates.length, 1)
     })
 
     test('a scoped caller sees only its records, pages still fill, and no cursor shows it another scope', (t) => {
