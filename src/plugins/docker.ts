@@ -5,6 +5,8 @@ import { dockerConfigPath, registryAuthCheck, type RegistryAuthCheck } from '../
 import { Swarm } from '../docker/swarm.js'
 import { ServiceEvents } from '../docker/events.js'
 import { memoryStore } from '../updates/memory-store.js'
+import { openSqliteStore } from '../updates/sqlite-store.js'
+import { startPruning } from '../updates/pruning.js'
 import type { UpdateRecord, UpdateStore } from '../updates/records.js'
 import { ServiceUpdater } from '../updates/updater.js'
 import type { Config } from '../config.js'
@@ -36,7 +38,13 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
   const calls = new AbortController()
   const runner = options.runner ?? execFileRunner({ ...cli, timeoutMs: config.DOCKER_COMMAND_TIMEOUT * 1000, signal: calls.signal })
   const swarm = new Swarm(runner, cli)
-  const store = options.store ?? memoryStore(config.UPDATE_HISTORY)
+  // Durable records in SQLite under DATA_DIR; `:memory:` keeps them in this process only (tests).
+  // A store that cannot be opened stops the start with one line (server.ts).
+  const store = options.store ?? (config.DATA_DIR === ':memory:' ? memoryStore(config.UPDATE_HISTORY) : openSqliteStore({ dataDir: config.DATA_DIR }))
+  const stopPruning = startPruning(store, {
+    historyDays: config.HISTORY_DAYS,
+    onError: (error) => app.log.error({ code: (error as { code?: string }).code }, `pruning old records failed: ${(error as Error).message}`)
+  })
   // A fake runner (unit tests) has no events to stream: those tests poll.
   const events = config.EVENTS_STREAM && options.runner === undefined
     ? new ServiceEvents({ ...cli, log: app.log.child({ component: 'docker-events' }) })
@@ -51,6 +59,7 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
     maxConcurrentUpdates: config.MAX_CONCURRENT_UPDATES,
     requiredLabel: config.UPDATE_REQUIRE_LABEL,
     selfServiceId: config.SELF_SERVICE,
+    onStoreError: (error) => app.log.error({ code: (error as { code?: string }).code }, `a record could not be written: ${(error as Error).message}`),
     onRecord: (record, event) => {
       // One audit line per outcome, also for wait:false and timed-out updates (nobody waits for those).
       app.log.info({ audit: { event: event === 'timeout' ? 'timeout' : 'finished', ...auditFields(record) } }, event === 'timeout' ? 'update timed out' : 'update finished')
@@ -73,6 +82,7 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
     await updater.close()
     await events?.stop()
     calls.abort()
+    stopPruning()
     store.close()
   })
 }

@@ -36,7 +36,7 @@ export default async function updatesRoutes (fastify: FastifyInstance): Promise<
   }, async (request) => {
     const { service, status, since, limit = 20, cursor } = request.query
     // Existence is not revealed: records outside the scope are skipped as if they did not exist.
-    const visible = (record: Record): boolean => canSee(app, request, [record.appName, record.service])
+    const visible = (names: Pick<Record, 'appName' | 'service'>): boolean => canSee(app, request, [names.appName, names.service])
     const page = app.updater.store.list({
       limit,
       visible,

@@ -1,55 +1,71 @@
-import type { ListQuery, StoredBatch, StoredUpdate, UpdateStore } from './records.js'
+import { collectPage, sinceMs, decodeCursor, positionOf, type Position } from './cursor.js'
+import { isFinal, type ListQuery, type StoredBatch, type StoredUpdate, type UpdateStore } from './records.js'
 
 /**
- * Records in memory, bounded (oldest evicted first): for unit tests and `DATA_DIR=:memory:`.
- * Same contract as the SQLite store, without durability.
+ * The record store in memory, with the SQLite store's semantics (ordering, paging, pruning):
+ * for unit tests of the engine and `DATA_DIR=:memory:`. Records are copied in and out, as a
+ * database would; at most `max` are kept (the oldest written first go).
  */
-export function memoryStore (max = 10_000): UpdateStore {
+export function createMemoryStore (max = Number.MAX_SAFE_INTEGER): UpdateStore {
   const updates = new Map<string, StoredUpdate>()
   const batches = new Map<string, StoredBatch>()
-  const newestFirst = (a: StoredUpdate, b: StoredUpdate): number =>
-    a.startedAt === b.startedAt ? (a.updateId < b.updateId ? 1 : -1) : (a.startedAt < b.startedAt ? 1 : -1)
+  const copy = <T>(value: T): T => structuredClone(value)
+  const newerFirst = (a: Position, b: Position): number =>
+    b.startedMs - a.startedMs || (a.updateId < b.updateId ? 1 : a.updateId > b.updateId ? -1 : 0)
+
   return {
-    save (record) {
-      updates.set(record.updateId, structuredClone(record))
+    save: (record) => {
+      // As the database does: an unparseable startedAt is a bug of the caller.
+      if (Number.isNaN(Date.parse(record.startedAt))) throw new TypeError(`startedAt is not a date: ${record.startedAt}`)
+      updates.set(record.updateId, copy(record))
       while (updates.size > max) updates.delete(updates.keys().next().value as string)
     },
-    get: (id) => { const r = updates.get(id); return r === undefined ? undefined : structuredClone(r) },
-    list (query: ListQuery) {
-      const after = query.cursor !== undefined ? decodeCursor(query.cursor) : undefined
-      const rows = [...updates.values()].sort(newestFirst).filter((r) =>
-        (query.service === undefined || r.service === query.service) &&
-        (query.status === undefined || r.status === query.status) &&
-        (query.since === undefined || r.startedAt >= query.since) &&
-        (after === undefined || r.startedAt < after.startedAt || (r.startedAt === after.startedAt && r.updateId < after.updateId)) &&
-        (query.visible === undefined || query.visible(r)))
-      const page = rows.slice(0, query.limit).map((r) => structuredClone(r))
-      const last = page.at(-1)
-      return { updates: page, nextCursor: rows.length > query.limit && last !== undefined ? encodeCursor(last) : null }
+    get: (updateId) => {
+      const record = updates.get(updateId)
+      return record === undefined ? undefined : copy(record)
     },
-    unfinished: () => [...updates.values()].filter((r) => ['queued', 'updating', 'timeout'].includes(r.status)).map((r) => structuredClone(r)),
-    saveBatch (batch) { batches.set(batch.batchId, structuredClone(batch)) },
-    getBatch: (id) => { const b = batches.get(id); return b === undefined ? undefined : structuredClone(b) },
-    prune (before) {
-      let n = 0
-      for (const [id, r] of updates) {
-        if (r.finishedAt !== null && r.finishedAt < before.toISOString()) { updates.delete(id); n++ }
+    list: (query: ListQuery) => {
+      const since = sinceMs(query.since) ?? Number.MIN_SAFE_INTEGER
+      const start = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
+      const matching = [...updates.values()]
+        .filter((r) => Date.parse(r.startedAt) >= since && (query.service === undefined || r.service === query.service) &&
+          (query.status === undefined || r.status === query.status))
+        .sort((a, b) => newerFirst(positionOf(a), positionOf(b)))
+      return collectPage((after, count) => {
+        const from = after === undefined ? 0 : matching.findIndex((r) => newerFirst(after, positionOf(r)) < 0)
+        return from === -1 ? [] : matching.slice(from, from + count).map(copy)
+      }, query.limit, query.visible, start)
+    },
+    unfinished: () => [...updates.values()]
+      .filter((r) => !isFinal(r.status))
+      .sort((a, b) => -newerFirst(positionOf(a), positionOf(b)))
+      .map(copy),
+    saveBatch: (batch) => { batches.set(batch.batchId, copy(batch)) },
+    getBatch: (batchId) => {
+      const batch = batches.get(batchId)
+      return batch === undefined ? undefined : copy(batch)
+    },
+    prune: (before, limit = Number.MAX_SAFE_INTEGER) => {
+      let deleted = 0
+      for (const [id, record] of updates) {
+        if (deleted === limit) return deleted
+        if (isFinal(record.status) && Date.parse(record.finishedAt ?? record.startedAt) < before.getTime()) {
+          updates.delete(id)
+          deleted++
+        }
       }
-      return n
+      const referenced = new Set([...updates.values()].map((r) => r.batchId))
+      for (const [id, batch] of batches) {
+        if (deleted === limit) return deleted
+        if (Date.parse(batch.createdAt) < before.getTime() && !referenced.has(id)) {
+          batches.delete(id)
+          deleted++
+        }
+      }
+      return deleted
     },
-    close () {}
+    close: () => {}
   }
 }
 
-function encodeCursor (r: StoredUpdate): string {
-  return Buffer.from(JSON.stringify([r.startedAt, r.updateId])).toString('base64url')
-}
-
-function decodeCursor (cursor: string): { startedAt: string, updateId: string } | undefined {
-  try {
-    const [startedAt, updateId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown]
-    return typeof startedAt === 'string' && typeof updateId === 'string' ? { startedAt, updateId } : undefined
-  } catch {
-    return undefined
-  }
-}
+export const memoryStore = createMemoryStore

@@ -83,8 +83,13 @@ export interface ListQuery {
   limit: number
   /** opaque, from a previous page's nextCursor */
   cursor?: string
-  /** the caller's scope: records it may not see are skipped (without revealing them) */
-  visible?: (record: UpdateRecord) => boolean
+  /**
+   * The caller's scope: records it may not see are skipped (without revealing them). It is decided
+   * by the two names a token's scope is matched against (DESIGN §3), which lets the store evaluate it
+   * once per distinct (service, appName) pair and filter the rest in SQL: a narrow scope over a long
+   * history then costs an index scan, not a record built and tested per row.
+   */
+  visible?: (names: Pick<UpdateRecord, 'service' | 'appName'>) => boolean
 }
 
 /**
@@ -101,7 +106,11 @@ export interface UpdateStore {
   unfinished: () => StoredUpdate[]
   saveBatch: (batch: StoredBatch) => void
   getBatch: (batchId: string) => StoredBatch | undefined
-  /** deletes records (and batches) that finished before `before`; returns how many */
-  prune: (before: Date) => number
+  /**
+   * Deletes records in a final state that finished before `before`, then batches created before it
+   * with no record left; at most `limit` rows (default: all), so a caller can delete in small steps
+   * between which the event loop runs (startPruning). Returns how many rows it deleted.
+   */
+  prune: (before: Date, limit?: number) => number
   close: () => void
 }

@@ -52,6 +52,8 @@ export interface UpdaterOptions {
   requiredLabel?: string | undefined
   /** the updater's own service ID: updating it is answered at once (Swarm replaces this process) */
   selfServiceId?: string | undefined
+  /** a record could not be written after it was first saved (the live record is kept) */
+  onStoreError?: (error: unknown) => void
   /** a record reached a final state, or its caller stopped waiting (`timeout`) */
   onRecord?: (record: UpdateRecord, event: RecordEvent) => void
 }
@@ -95,6 +97,7 @@ export class ServiceUpdater {
   readonly #requiredLabel: string | undefined
   readonly #selfServiceId: string | undefined
   readonly #onRecord: (record: UpdateRecord, event: RecordEvent) => void
+  readonly #onStoreError: (error: unknown) => void
   readonly #slots: Semaphore
   readonly #lanes: Lanes<Job>
   readonly #reads: ServiceReads
@@ -118,6 +121,7 @@ export class ServiceUpdater {
     this.#requiredLabel = options.requiredLabel
     this.#selfServiceId = options.selfServiceId
     this.#onRecord = options.onRecord ?? (() => {})
+    this.#onStoreError = options.onStoreError ?? (() => {})
     this.#slots = new Semaphore(options.maxConcurrentUpdates ?? 8)
     this.#lanes = new Lanes<Job>((job, previous) => { this.#run(job, previous).catch(() => {}) })
     this.#reads = new ServiceReads(options.swarm)
@@ -454,12 +458,16 @@ export class ServiceUpdater {
     job.markDone()
   }
 
-  /** A record that cannot be written is not silently lost: the failure is logged by the caller's hook. */
+  /**
+   * A record that cannot be written later on (the disk filled up) is not silently lost: the failure
+   * is reported, and the live record keeps answering statusUrl while this process runs. The first
+   * write of a record (in submit) throws instead: no answer names a record that was never written.
+   */
   #save (job: Job): void {
     try {
       this.#store.save(job.record)
-    } catch {
-      // The live record (memory) is still right; the store reports its own failure (readyz, metrics).
+    } catch (error) {
+      this.#onStoreError(error)
     }
   }
 }
