@@ -11,7 +11,7 @@ import {
  * roll every node onto the new digest, hand its credentials to the swarm when it has them, report
  * the pull failure truthfully when it has none, and never wipe credentials a service already holds.
  */
-const spread = ['--replicas', '3', '--replicas-max-per-node', '1']
+const spread = ['--replicas', '3', '--replicas-max-per-node', '1', '--update-parallelism', '0']
 
 /** Every task runs, one per node, on this digest. */
 async function assertOnEveryNode (name: string, digest: string): Promise<void> {
