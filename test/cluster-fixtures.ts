@@ -169,6 +169,16 @@ export async function runningTasks (name: string): Promise<TaskView[]> {
   }))
 }
 
+/** The /version each node's container of the service prints: what really runs, node by node. */
+export async function versionsByNode (name: string, nodes: readonly NodeName[] = NODES): Promise<Record<string, string>> {
+  const versions: Record<string, string> = {}
+  await Promise.all(nodes.map(async (node) => {
+    const ids = (await nodeDocker(node, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${name}`, '--filter', 'status=running'])).split('\n').filter(Boolean)
+    versions[node] = ids.length === 1 ? await nodeDocker(node, ['exec', ids[0]!, 'cat', '/version']) : `${ids.length} containers`
+  }))
+  return versions
+}
+
 export const digestOf = (image: string): string | undefined => /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1]
 
 export async function waitFor (what: string, check: () => Promise<boolean>, seconds = 60): Promise<void> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import {
   LOGGED_IN_CONFIG, NODES, REGISTRY, clusterSkip, createService, digestOf, emptyDockerConfig, inspect,
   nodeDocker, postUpdate, pullEverywhere, pushImage, removeDir, runningTasks, startUpdater, uniqueName,
-  Cleanup, type NodeName, type Updater
+  Cleanup, versionsByNode, type Updater
 } from '../cluster-fixtures.ts'
 
 /**
@@ -22,16 +22,6 @@ async function assertOnEveryNode (name: string, digest: string): Promise<void> {
     assert.equal(task.state, 'running', JSON.stringify(task))
     assert.equal(digestOf(task.image), digest, JSON.stringify(task))
   }
-}
-
-/** The /version each node's container of the service prints: what really runs, node by node. */
-async function versionsByNode (name: string): Promise<Record<string, string>> {
-  const versions: Record<string, string> = {}
-  await Promise.all(NODES.map(async (node: NodeName) => {
-    const ids = (await nodeDocker(node, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${name}`, '--filter', 'status=running'])).split('\n').filter(Boolean)
-    versions[node] = ids.length === 1 ? await nodeDocker(node, ['exec', ids[0]!, 'cat', '/version']) : `${ids.length} containers`
-  }))
-  return versions
 }
 
 describe('cluster: rolling a multi-node service from a private registry', { skip: clusterSkip }, () => {
