@@ -155,6 +155,15 @@ start_node() {
   if node_pid "$node" >/dev/null; then return; fi
   mkdir -p "$dir/etc-docker" "$dir/data" "$run"
   rm -f "$run/docker.sock"
+  # A dockerd killed outright leaves its containerd dying (or, rarely, running): a new dockerd that
+  # finds it alive reuses it, then times out when it goes. Let it finish first.
+  local containerd_pid
+  containerd_pid=$(cat "$run/exec/containerd/containerd.pid" 2>/dev/null || true)
+  if [[ -n "$containerd_pid" ]] && kill -0 "$containerd_pid" 2>/dev/null; then
+    kill -KILL "$containerd_pid" 2>/dev/null || true
+    wait_for 10 eval "! kill -0 $containerd_pid 2>/dev/null" || true
+  fi
+  rm -f "$run/exec/containerd/containerd.pid"
   # dockerd runs in the background of a small shell that, once the socket exists, binds it over
   # /var/run/docker.sock in this node's private mount namespace, then waits for dockerd to end.
   # shellcheck disable=SC2016 # expanded by the inner shell, from its arguments

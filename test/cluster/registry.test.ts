@@ -24,7 +24,8 @@ async function assertOnEveryNode (name: string, digest: string): Promise<void> {
   }
 }
 
-describe('cluster: rolling a multi-node service from a private registry', { skip: clusterSkip }, () => {
+// The cases touch only their own services: they run side by side (most of their time is waiting).
+describe('cluster: rolling a multi-node service from a private registry', { skip: clusterSkip, concurrency: true }, () => {
   let withCredentials: Updater
   let withoutCredentials: Updater
   const cleanup = new Cleanup()
