@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { SECRET, token } from '../helper.ts'
 import {
-  MANAGER_HOST, clusterSkip, createService, curlIn, digestOf, docker, pushImage, removeDir, runningTasks,
-  socketOf, uniqueName, versionsByNode, waitFor
+  LOGGED_IN_CONFIG, MANAGER_HOST, clusterSkip, createService, curlIn, digestOf, docker, inspect, postUpdate,
+  pushImage, removeDir, runningTasks, socketOf, startUpdater, uniqueName, versionsByNode, waitFor
 } from '../cluster-fixtures.ts'
 
 /**
@@ -93,5 +93,19 @@ describe('cluster: the updater deployed on the manager', { skip: clusterSkip }, 
     // tag, each worker resolves it (README: give the updater credentials to pin the digest).
     if (digestOf(json.image!) === undefined) t.diagnostic(`answered image ${json.image!} (no digest: the updater has no registry credentials)`)
     else assert.equal(digestOf(json.image!), v2.digest)
+  })
+
+  test('cluster: an updater pointed at a worker is not ready (503, not a manager) and updates nothing', async (t) => {
+    const name = uniqueName('cu-onworker')
+    const v1 = await pushImage(name, 'latest')
+    await createService(t, name, v1.ref, { withRegistryAuth: true })
+    const onWorker = await startUpdater(t, LOGGED_IN_CONFIG, { DOCKER_HOST: `unix://${socketOf('node2')}` })
+    const ready = await fetch(`${onWorker.url}/readyz`)
+    assert.equal(ready.status, 503)
+    assert.equal((await ready.json() as { code: string }).code, 'CU_NOT_SWARM_MANAGER')
+    const res = await postUpdate(onWorker.url, { appName: name })
+    assert.equal(res.status, 503, JSON.stringify(res.json))
+    assert.equal(res.json.code, 'CU_NOT_SWARM_MANAGER')
+    assert.equal(digestOf((await inspect(name)).Spec.TaskTemplate.ContainerSpec.Image), v1.digest)
   })
 })
