@@ -9,12 +9,19 @@ ARG DOCKER_CLI_IMAGE=docker:28-cli
 FROM ${DOCKER_CLI_IMAGE} AS docker-cli
 
 FROM ${NODE_IMAGE} AS build
+# better-sqlite3 (the record store) is a native addon: when its prebuilt binary cannot be fetched,
+# node-gyp compiles it, against the headers the Node image carries (no download).
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+ENV npm_config_nodedir=/usr/local
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund && \
+    rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src \
+      node_modules/better-sqlite3/build/Release/obj node_modules/better-sqlite3/build/Release/obj.target \
+      node_modules/better-sqlite3/build/Release/.deps node_modules/better-sqlite3/build/Release/test_extension.node
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
@@ -23,6 +30,9 @@ COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# DATA_DIR of the stack files: a volume mounted here starts out owned by the node user.
+RUN mkdir -p /app/data && chown node:node /app/data
+ENV DATA_DIR=/app/data
 # The node user (uid 1000) of the Node image. Reaching the socket needs its group:
 #   docker run --group-add "$(stat -c %g /var/run/docker.sock)" …
 USER node

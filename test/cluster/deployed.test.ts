@@ -20,7 +20,7 @@ import {
  */
 const exec = promisify(execFile)
 const IMAGE = 'cu-test/updater:cluster'
-const NODE_BASE = process.env.CU_TEST_NODE_BASE ?? 'cu-test/node:24'
+const NODE_BASE = process.env.CU_TEST_NODE_BASE ?? 'cu-test/node:24-headers'
 const CLI_BASE = process.env.CU_TEST_DOCKER_CLI_BASE ?? 'cu-test/docker-cli:host'
 const HUB = 'cu-cluster-hub'
 const MANAGER_ADDR = '198.18.0.11'

@@ -20,7 +20,7 @@ import { REGISTRY, createService, digestOf, docker, inspect, pushImage, runningV
  */
 const exec = promisify(execFile)
 const IMAGE = 'cu-test/updater:dev'
-const NODE_BASE = process.env.CU_TEST_NODE_BASE ?? 'cu-test/node:24'
+const NODE_BASE = process.env.CU_TEST_NODE_BASE ?? 'cu-test/node:24-headers'
 const CLI_BASE = process.env.CU_TEST_DOCKER_CLI_BASE ?? 'cu-test/docker-cli:host'
 const socketGid = (): number => statSync('/var/run/docker.sock').gid
 
