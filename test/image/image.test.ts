@@ -108,7 +108,7 @@ describe('image: the production image on the real Swarm', { skip: swarmSkip }, (
     assert.match(stdout, new RegExp(`not ready: .*--group-add ${socketGid()}`))
   })
 
-  test('image: deploy/stack.yml on the test Swarm serves POST /update', async (t) => {
+  test('image: deploy/stack.yml on the test Swarm serves POST /update, and the updater updates itself', async (t) => {
     const name = uniqueName('cu-stacked')
     await pushImage(name, 'latest')
     await createService(t, name, `${REGISTRY}/${name}:latest`)
@@ -121,9 +121,18 @@ describe('image: the production image on the real Swarm', { skip: swarmSkip }, (
     await docker('secret', 'create', secret, secretFile)
     t.after(() => docker('secret', 'rm', secret).catch(() => ''))
     const port = await freePort()
-    t.after(() => docker('stack', 'rm', stack).catch(() => ''))
+    // The updater's own image in the registry, as in production: a self-update re-resolves its tag.
+    const selfImage = `${REGISTRY}/${uniqueName('cu-updater')}:stable`
+    await docker('tag', IMAGE, selfImage)
+    await docker('push', selfImage)
+    t.after(async () => {
+      await docker('stack', 'rm', stack).catch(() => '')
+      // The volume outlives the stack; remove it once its containers are gone.
+      await waitFor('the stack to go', async () => (await docker('ps', '-aq', '--filter', `label=com.docker.stack.namespace=${stack}`)) === '', 60).catch(() => {})
+      await docker('volume', 'rm', `${stack}_updater_data`).catch(() => '')
+    })
     await exec('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', 'deploy/stack.yml', stack], {
-      env: { ...process.env, DOCKER_GID: String(socketGid()), UPDATER_IMAGE: IMAGE, UPDATER_PORT: String(port), UPDATER_HOST: '127.0.0.1', UPDATER_JWT_SECRET: secret }
+      env: { ...process.env, DOCKER_GID: String(socketGid()), UPDATER_IMAGE: selfImage, UPDATER_PORT: String(port), UPDATER_HOST: '127.0.0.1', UPDATER_JWT_SECRET: secret }
     })
     const url = `http://127.0.0.1:${port}`
     await waitFor('the stack to be ready', async () => (await status(`${url}/readyz`)) === 200, 90)
@@ -132,6 +141,25 @@ describe('image: the production image on the real Swarm', { skip: swarmSkip }, (
     const res = await post(url, { appName: name })
     assert.equal(res.status, 200, JSON.stringify(res.json))
     assert.equal(digestOf(res.json.image!), v2.digest)
+
+    // Self-update: answered 202 at once (Swarm stops this instance to replace it); the instance that
+    // takes over finds the record in the database on the volume and watches it to its end.
+    const before = await inspect(`${stack}_updater`)
+    const own = await post(url, { appName: `${stack}_updater` })
+    assert.equal(own.status, 202, JSON.stringify(own.json))
+    assert.match(own.json.message ?? '', /instance that takes over/)
+    const statusUrl = own.json.statusUrl!
+    let settled: Record<string, string> | undefined
+    await waitFor('the new instance to settle the self-update', async () => {
+      const r = await fetch(`${url}${statusUrl}`, { headers: { authorization: `Bearer ${token()}` } }).catch(() => undefined)
+      if (r?.status !== 200) return false
+      settled = await r.json() as Record<string, string>
+      return settled.status === 'completed'
+    }, 150)
+    assert.equal(settled!.updateId, own.json.updateId)
+    const after = await inspect(`${stack}_updater`)
+    assert.ok(after.Version.Index > before.Version.Index, 'Swarm replaced the updater')
+    assert.equal(settled!.image, after.Spec.TaskTemplate.ContainerSpec.Image)
   })
 
   test('image: the GitHub action, with a token and with OIDC, fails the job when Swarm rolls back', async (t) => {
