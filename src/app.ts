@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import authPlugin from './plugins/auth.js'
+import { trustProxyOption } from './auth/trust-proxy.js'
 import dockerPlugin from './plugins/docker.js'
 import metricsPlugin from './plugins/metrics.js'
 import healthRoutes from './routes/health.js'
@@ -32,7 +33,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     ...(options.loggerInstance !== undefined ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? false }),
     // A body is three small fields; anything larger is not a request for us (413).
     bodyLimit: 4096,
-    trustProxy: config.TRUST_PROXY,
+    trustProxy: trustProxyOption(config.TRUST_PROXY),
     // DESIGN.md: keep-alive connections are closed after their response on shutdown, or close()
     // waits for this timeout.
     keepAliveTimeout: 72_000,
