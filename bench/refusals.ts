@@ -7,6 +7,7 @@
  *
  *   npm run build && node --import tsx bench/refusals.ts [--quick]
  *   BENCH_SERVER=/elsewhere/dist/server.js …   (another build, e.g. the previous commit's)
+ *   --distinct: a different forged signature on every request (a real flood; no cache can help)
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -21,6 +22,10 @@ const ROUNDS = quick ? 1 : 5
 const REQUESTS = quick ? 10_000 : 30_000
 const BAD = 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4IiwiZXhwIjo5OTk5OTk5OTk5fQ.' + 'A'.repeat(43)
 const badRequest = { method: 'POST' as const, headers: { authorization: BAD, 'content-type': 'application/json' }, body: '{"appName":"web"}' }
+let sequence = 0
+const distinct = process.argv.includes('--distinct')
+  ? { requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, headers: { ...request.headers, authorization: BAD.slice(0, -12) + String(sequence++).padStart(12, 'A') } }) }] }
+  : {}
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]! }
 
 async function freePort (): Promise<number> {
@@ -64,7 +69,7 @@ interface Run { perSecond: number, cpuMicrosPerRequest: number }
 async function measure (command: string[], env: Record<string, string>): Promise<Run> {
   const server = await start(command, env)
   try {
-    const options = { url: server.url + '/update', connections: 50, ...badRequest }
+    const options = { url: server.url + '/update', connections: 50, ...badRequest, ...distinct }
     await autocannon({ ...options, amount: 3000 }) // warm-up: JIT, limiter table
     const before = cpuMs(server.child.pid)
     const result = await autocannon({ ...options, amount: REQUESTS })
