@@ -64,7 +64,7 @@ interface Secret {
  * HS256 tokens are checked against JWT_SECRET, then JWT_SECRET_PREVIOUS during a rotation. The MAC
  * of `header.payload` is computed here first, with node:crypto, and compared with the signature: a
  * forged token is refused right there, without the library and without an exception (fast-jwt
- * reports every refusal by throwing, which cost more than the rest of the request: issue #10). A
+ * reports every refusal by throwing an error with a stack trace: ~100 µs, measured; issue #10). A
  * valid token always passes this pre-check, and then fast-jwt, with the secret that matched, is
  * the one authority that accepts it (algorithm, crit, exp/nbf, iss/aud), and claims.ts adds our
  * rules. RS256/ES256 tokens go to the OIDC verifier when one is configured: routing by `alg` means
