@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import authPlugin from './plugins/auth.js'
+import { trustProxyOption } from './auth/trust-proxy.js'
 import dockerPlugin from './plugins/docker.js'
 import metricsPlugin from './plugins/metrics.js'
 import notifyPlugin from './plugins/notify.js'
@@ -11,7 +12,7 @@ import hookRoutes, { type HooksOptions } from './routes/hooks.js'
 import type { PushEvent, PushOrigin } from './hooks/events.js'
 import { redactUrl } from './hooks/redact.js'
 import { pushHandler } from './updates/push.js'
-import { scopeDecision } from './plugins/auth.js'
+import { scopeDecision } from './auth/scope.js'
 import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
 import updatesRoutes from './routes/updates.js'
@@ -43,7 +44,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     ...(options.loggerInstance !== undefined ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? false }),
     // A body is three small fields; anything larger is not a request for us (413).
     bodyLimit: 4096,
-    trustProxy: config.TRUST_PROXY,
+    trustProxy: trustProxyOption(config.TRUST_PROXY),
     // DESIGN.md: keep-alive connections are closed after their response on shutdown, or close()
     // waits for this timeout.
     keepAliveTimeout: 72_000,

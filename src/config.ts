@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { Type, type Static } from '@sinclair/typebox'
 import { envSchema } from 'env-schema'
 import { loadPolicy, type OidcPolicy } from './auth/policy.js'
@@ -39,7 +40,7 @@ export const EnvSchema = Type.Object({
   UPDATE_HISTORY: Type.Integer({ default: 1000, minimum: 1, description: 'update records kept for GET /updates/:id' }),
   AUTH_FAILURE_LIMIT: Type.Integer({ default: 30, minimum: 1, description: 'failed authentications per client address and window before 429' }),
   AUTH_FAILURE_WINDOW: Type.Integer({ default: 60, minimum: 1, description: 'seconds' }),
-  TRUST_PROXY: Type.Boolean({ default: false, description: 'take the client address from X-Forwarded-For' }),
+  TRUST_PROXY: Type.String({ default: 'false', description: 'X-Forwarded-For: false, true (every hop), a hop count, or proxy addresses/CIDRs (comma-separated)' }),
   SHUTDOWN_GRACE: Type.Integer({ default: 60, minimum: 1, description: 'seconds in-flight requests get on SIGTERM' }),
   POLL_INTERVAL_MS: Type.Integer({ default: 500, minimum: 10, description: 'how often a running update is read while the events stream is down' }),
   DATA_DIR: Type.String({ default: './data', description: 'where the SQLite database of update records lives (a volume in the stack file)' }),
@@ -60,9 +61,11 @@ export const EnvSchema = Type.Object({
 })
 
 export type Env = Static<typeof EnvSchema>
-export type Config = Omit<Env, 'JWT_SECRET' | 'JWT_SECRET_FILE' | 'JWT_SECRET_PREVIOUS' | 'JWT_SECRET_PREVIOUS_FILE' | 'OIDC_POLICY_FILE' |
+export type Config = Omit<Env, 'JWT_SECRET' | 'JWT_SECRET_FILE' | 'JWT_SECRET_PREVIOUS' | 'JWT_SECRET_PREVIOUS_FILE' | 'OIDC_POLICY_FILE' | 'TRUST_PROXY' |
 'NOTIFY_URLS' | 'NOTIFY_URLS_FILE' | 'NOTIFY_SECRET' | 'NOTIFY_SECRET_FILE' | 'NOTIFY_ON' | 'HOOK_REGISTRY_ALIASES' | 'PUSH_LABEL'> & {
   JWT_SECRET: string
+  /** Fastify's trustProxy: which hops of X-Forwarded-For are proxies of ours */
+  TRUST_PROXY: boolean | number | string[]
   /** still accepted while clients move to JWT_SECRET */
   JWT_SECRET_PREVIOUS?: string
   /** the parsed OIDC_POLICY_FILE, when OIDC is configured */
@@ -113,6 +116,7 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     ...notifications,
     ...hooks,
     JWT_SECRET: secret,
+    TRUST_PROXY: parseTrustProxy(rest.TRUST_PROXY),
     ...(previous !== undefined && { JWT_SECRET_PREVIOUS: previous }),
     ...(notifySecret !== undefined && { notifySecret })
   }
@@ -150,6 +154,31 @@ function readSecret (name: string, inline: string | undefined, file: string | un
     throw new ConfigError(`${file !== undefined ? `${name}_FILE` : name} must hold at least ${minBytes} bytes (got ${bytes})`)
   }
   return secret
+}
+
+const proxyNames = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/**
+ * What Fastify's trustProxy accepts: true trusts every hop (the client can then pick its own
+ * address by writing X-Forwarded-For), a number trusts that many hops from the socket, and a list
+ * trusts the proxies at those addresses or in those CIDRs (or proxy-addr's loopback, linklocal,
+ * uniquelocal).
+ */
+export function parseTrustProxy (value: string): boolean | number | string[] {
+  const text = value.trim()
+  if (text === 'false') return false
+  if (text === 'true') return true
+  if (/^\d+$/.test(text)) return Number(text)
+  const entries = text.split(',').map((entry) => entry.trim())
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/')
+    const family = isIP(address)
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32))
+    if (!(proxyNames.has(entry) || (family !== 0 && prefixOk && extra === undefined))) {
+      throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or comma-separated addresses/CIDRs (got ${JSON.stringify(entry)})`)
+    }
+  }
+  return entries
 }
 
 /** Keys are fetched from the issuer: only over HTTPS, or plain HTTP on the loopback (tests). */

@@ -31,7 +31,7 @@ export function createOidcVerifier (options: OidcOptions): (token: string) => Pr
     }
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new TokenError(TokenError.codes.keyFetchingError, 'the identity provider did not answer in time')), options.timeoutMs)
+      timer = setTimeout(() => reject(new TokenError(TokenError.codes.keyFetchingError, 'the identity provider did not answer in time')), options.timeoutMs).unref()
     })
     try {
       return await Promise.race([getJwks.getPublicKey({ domain: options.issuer, kid: header.kid, alg: String(header.alg) }), timeout])

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Type, type Static } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
-import { matchesAnyGlob } from '../docker/names.js'
+import { matchesAnyGlob } from './scope.js'
 
 /**
  * Bound claims for OIDC tokens, in the manner of Vault's JWT roles: a token may update the services

@@ -30,21 +30,3 @@ export function candidateServiceNames (appName: string): string[] {
   const stackName = `${appName}_${appName}`
   return stackName.length <= SERVICE_NAME_MAX_LENGTH ? [appName, stackName] : [appName]
 }
-
-/**
- * Does `name` match one of the `services` patterns of a token? Exact names, or globs where `*`
- * stands for any run of characters (no other metacharacters).
- */
-export function serviceAllowed (patterns: readonly string[], name: string): boolean {
-  return matchesAnyGlob(patterns, name)
-}
-
-/** Is `value` one of `patterns`, where `*` stands for any run of characters? */
-export function matchesAnyGlob (patterns: readonly string[], value: string): boolean {
-  return patterns.some((pattern) => globToRegExp(pattern).test(value))
-}
-
-function globToRegExp (glob: string): RegExp {
-  const body = glob.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')
-  return new RegExp(`^${body}$`, 's')
-}

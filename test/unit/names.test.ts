@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { candidateServiceNames, isValidServiceName, isValidTag, serviceAllowed } from '../../src/docker/names.ts'
+import { candidateServiceNames, isValidServiceName, isValidTag } from '../../src/docker/names.ts'
 
 test('service names follow Swarm rule', () => {
   for (const name of ['web', 'a', 'web_web', 'my-app-2', 'A1__b--c', 'x'.repeat(63)]) {
@@ -29,17 +29,4 @@ test('tags follow Docker grammar', () => {
 test('candidate names: exact, then the stack convention, within 63 characters', () => {
   assert.deepEqual(candidateServiceNames('web'), ['web', 'web_web'])
   assert.deepEqual(candidateServiceNames('x'.repeat(40)), ['x'.repeat(40)])
-})
-
-test('services claim: exact names and * globs, nothing else is special', () => {
-  assert.equal(serviceAllowed(['web'], 'web'), true)
-  assert.equal(serviceAllowed(['web'], 'web2'), false)
-  assert.equal(serviceAllowed(['web*'], 'web_web'), true)
-  assert.equal(serviceAllowed(['*_api'], 'shop_api'), true)
-  assert.equal(serviceAllowed(['*_api'], 'shop_api2'), false)
-  assert.equal(serviceAllowed(['*'], 'anything'), true)
-  assert.equal(serviceAllowed(['w.b'], 'web'), false)
-  assert.equal(serviceAllowed(['we?'], 'wex'), false)
-  assert.equal(serviceAllowed(['(web|api)'], 'web'), false)
-  assert.equal(serviceAllowed([], 'web'), false)
 })

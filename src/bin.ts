@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
-import { createSigner } from 'fast-jwt'
-import Fastify from 'fastify'
 import { readFileSync } from 'node:fs'
-import authPlugin, { scopeDecision } from './plugins/auth.js'
+import { createSigner } from 'fast-jwt'
+import { createTokenVerifier } from './auth/verifier.js'
+import { scopeDecision } from './auth/scope.js'
 import { candidateServiceNames } from './docker/names.js'
 import { ConfigError, loadConfig } from './config.js'
-import { startServer } from './server.js'
 
 const usage = `usage:
   container-updater [serve]          start the server (configured by the environment)
@@ -52,7 +51,8 @@ export function mintToken (argv: string[], env: NodeJS.ProcessEnv = process.env)
 
 /**
  * Explains whether the server, configured by this environment, accepts a token, and whether it may
- * update a service. Uses the server's own verification code. Returns the exit code.
+ * update a service. Uses the server's own verification code (src/auth/verifier.ts), without
+ * building the server. Returns the exit code.
  */
 export async function explainToken (argv: string[], env: NodeJS.ProcessEnv = process.env, out = process.stdout): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { service: { type: 'string' } }, allowPositionals: true, strict: true })
@@ -60,31 +60,26 @@ export async function explainToken (argv: string[], env: NodeJS.ProcessEnv = pro
   if (given === undefined || positionals.length > 1) throw new ConfigError('usage: container-updater verify TOKEN|- [--service NAME]')
   const token = (given === '-' ? readFileSync(0, 'utf8') : given).trim()
   const config = loadConfig(env)
-  const app = Fastify({ logger: false })
-  await app.register(authPlugin, { config })
-  await app.ready()
-  try {
-    const verification = await app.verifyToken(token)
-    if (!verification.ok) {
-      out.write(`rejected: ${verification.message} (${verification.reason})\n`)
-      return 1
-    }
-    const { principal } = verification
-    const scope = principal.services === undefined ? 'any service (no services claim)' : principal.services.join(', ') || 'no service'
-    out.write(`accepted: subject ${principal.subject ?? '(none)'}, verified with ${principal.via}, expires ${new Date(principal.expiresAt * 1000).toISOString()}\n`)
-    out.write(`scope: ${scope}\n`)
-    if (values.service === undefined) return 0
-    const decision = scopeDecision(principal, candidateServiceNames(values.service), config.JWT_REQUIRE_SCOPE)
-    out.write(`${values.service}: ${decision.allowed ? 'allowed' : 'forbidden'} (${decision.why})\n`)
-    return decision.allowed ? 0 : 1
-  } finally {
-    await app.close()
+  const verifier = await createTokenVerifier(config)
+  const verification = await verifier.verify(token)
+  if (!verification.ok) {
+    out.write(`rejected: ${verification.message} (${verification.reason})\n`)
+    return 1
   }
+  const { principal } = verification
+  const scope = principal.services === undefined ? 'any service (no services claim)' : principal.services.join(', ') || 'no service'
+  out.write(`accepted: subject ${principal.subject ?? '(none)'}, verified with ${principal.via}, expires ${new Date(principal.expiresAt * 1000).toISOString()}\n`)
+  out.write(`scope: ${scope}\n`)
+  if (values.service === undefined) return 0
+  const decision = scopeDecision(principal, candidateServiceNames(values.service), config.JWT_REQUIRE_SCOPE)
+  out.write(`${values.service}: ${decision.allowed ? 'allowed' : 'forbidden'} (${decision.why})\n`)
+  return decision.allowed ? 0 : 1
 }
 
 async function main (argv: string[]): Promise<void> {
   const [command = 'serve', ...rest] = argv
-  if (command === 'serve') return startServer()
+  // Loaded only to serve: `token` and `verify` need neither Fastify nor the Docker plumbing.
+  if (command === 'serve') return (await import('./server.js')).startServer()
   if (command === 'token') {
     process.stdout.write(mintToken(rest) + '\n')
     return
