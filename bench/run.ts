@@ -54,19 +54,23 @@ async function main (): Promise<void> {
   process.once('SIGTERM', interrupted)
   try {
     if (runs('rejected')) await rejected()
-    const image = await benchImage()
+    const onSwarm = ['notice', 'trigger', 'burst', 'coalescing', 'liveness', 'scale'].filter(runs)
+    const image = onSwarm.length > 0 ? await benchImage() : ''
     if (runs('notice')) await notice(image, calls)
+    // One updater for the figures that run against the same process, as in production.
     const settings = { ...calls.env, UPDATE_TIMEOUT: '300', MAX_CONCURRENT_UPDATES: '10' }
-    await withUpdater(settings, async (url) => {
-      if (runs('trigger')) await trigger(url, image)
-      if (runs('burst')) await burst(url, calls, image)
-      if (runs('coalescing')) {
-        await coalescing(url, image)
-        await fanOut(url, image)
-      }
-      if (runs('liveness')) await liveness(url, image)
-      if (runs('scale')) await scale(url, calls, image)
-    })
+    if (onSwarm.some((figure) => figure !== 'notice')) {
+      await withUpdater(settings, async (url) => {
+        if (runs('trigger')) await trigger(url, image)
+        if (runs('burst')) await burst(url, calls, image)
+        if (runs('coalescing')) {
+          await coalescing(url, image)
+          await fanOut(url, image)
+        }
+        if (runs('liveness')) await liveness(url, image)
+        if (runs('scale')) await scale(url, calls, image)
+      })
+    }
     if (runs('footprint')) await footprint()
   } finally {
     const removed = await removeBenchServices()
