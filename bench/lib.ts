@@ -5,7 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
 import { SECRET, token } from '../test/helper.ts'
@@ -58,7 +60,7 @@ async function waitForStatus (url: string, child: ChildProcess, status = 200): P
   }
 }
 
-export interface Proc { child: ChildProcess, url: string, startedToReadyMs: number }
+export interface Proc { child: ChildProcess, url: string, startedToReadyMs: number, dataDir?: string }
 
 async function start (command: string[], env: Record<string, string>, readyPath: string): Promise<Proc> {
   const port = await freePort()
@@ -69,11 +71,13 @@ async function start (command: string[], env: Record<string, string>, readyPath:
   return { child, url, startedToReadyMs: performance.now() - started }
 }
 
-export async function stop ({ child }: Proc): Promise<void> {
-  if (child.exitCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  await exited
+export async function stop ({ child, dataDir }: Proc): Promise<void> {
+  if (child.exitCode === null) {
+    const exited = once(child, 'exit')
+    child.kill('SIGTERM')
+    await exited
+  }
+  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true })
 }
 
 /** Node flags of `npm start`, so the updater runs exactly as it does in production. */
@@ -82,8 +86,17 @@ const startArgs = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts
 const profileArgs = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
 const updaterEnv = { JWT_SECRET: SECRET, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', AUTH_FAILURE_LIMIT: '1000000000' }
 
-export const startUpdater = async (env: Record<string, string> = {}): Promise<Proc> =>
-  start([...startArgs.slice(0, -1), ...profileArgs, startArgs.at(-1)!], { ...updaterEnv, ...env }, '/readyz')
+/** Each updater keeps its update records in a fresh DATA_DIR, removed when it stops. */
+export async function startUpdater (env: Record<string, string> = {}): Promise<Proc> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cu-bench-data-'))
+  try {
+    const proc = await start([...startArgs.slice(0, -1), ...profileArgs, startArgs.at(-1)!], { ...updaterEnv, DATA_DIR: dataDir, ...env }, '/readyz')
+    return { ...proc, dataDir }
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true })
+    throw error
+  }
+}
 export const startBare = async (): Promise<Proc> => start(['bench/bare-server.mjs'], {}, '/healthz')
 
 /** Runs `fn` against a fresh updater and stops it afterwards, whatever happens. */
