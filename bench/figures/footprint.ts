@@ -1,0 +1,35 @@
+import { ROUNDS, badRequest, cannon, median, quick, record, rssMb, section, startBare, startUpdater, stop } from '../lib.ts'
+
+/** 100k as the target says; --quick only proves the figure works. */
+const LOAD = quick ? 20_000 : 100_000
+
+/** Start to ready, and RSS after LOAD refused requests, against bare Fastify after the same load. */
+export async function footprint (): Promise<void> {
+  section(`6. footprint: RSS after ${LOAD / 1000}k requests; start to /readyz 200`)
+  const starts: number[] = []
+  const bareStarts: number[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const u = await startUpdater()
+    starts.push(u.startedToReadyMs)
+    await stop(u)
+    const b = await startBare()
+    bareStarts.push(b.startedToReadyMs)
+    await stop(b)
+  }
+  record({ name: 'start to ready', value: median(starts), baseline: median(bareStarts), unit: 'ms', baselineLabel: 'bare Fastify to /healthz', target: '(reported)', met: true })
+  const ours: number[] = []
+  const bare: number[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const updater = await startUpdater()
+    const baseline = await startBare()
+    await cannon(updater.url + '/update', { ...badRequest, amount: LOAD })
+    await cannon(baseline.url + '/update', { ...badRequest, amount: LOAD })
+    ours.push(rssMb(updater))
+    bare.push(rssMb(baseline))
+    await stop(updater)
+    await stop(baseline)
+  }
+  const value = median(ours)
+  const baseline = median(bare)
+  record({ name: `RSS after ${LOAD / 1000}k requests`, value, baseline, unit: 'MB', baselineLabel: 'bare Fastify, same load', target: '≤ 1.15×', met: value / baseline <= 1.15, note: `rounds: ours ${ours.map((m) => m.toFixed(1)).join('/')}, bare ${bare.map((m) => m.toFixed(1)).join('/')}` })
+}
