@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { setMaxListeners } from 'node:events'
 import { statSync } from 'node:fs'
 import {
   DockerFailed, DockerPermissionDenied, DockerTimeout, DockerUnavailable, NotSwarmManager, OutOfSequence, ServiceNotFound
@@ -47,7 +48,10 @@ export function dockerEnv (env: NodeJS.ProcessEnv, dockerHost?: string): NodeJS.
 
 export function execFileRunner ({ bin, timeoutMs, dockerHost, env = process.env, signal }: ExecRunnerOptions): CommandRunner {
   const childEnv = dockerEnv(env, dockerHost)
-  return (args, options) => new Promise((resolve, reject) => {
+  // Every call listens on the shutdown signal while it runs: many may run at once.
+  if (signal !== undefined) setMaxListeners(0, signal)
+  const paced = spawnPacer()
+  return (args, options) => new Promise((resolve, reject) => paced(() => {
     execFile(bin, args, {
       env: childEnv,
       timeout: timeoutMs,
@@ -70,7 +74,34 @@ export function execFileRunner ({ bin, timeoutMs, dockerHost, env = process.env,
       if (typeof error.code === 'string') failure.spawnCode = error.code
       reject(failure)
     })
-  })
+  }))
+}
+
+/**
+ * Starting a child process is synchronous and, on a busy machine, takes tens of milliseconds of
+ * the event loop (measured in docs/BENCHMARKS.md). Twenty updates finishing together must not
+ * start twenty processes in one tick: starts are queued and one runs per turn of the event loop,
+ * so requests (and /healthz) are served between them.
+ */
+function spawnPacer (): (start: () => void) => void {
+  const queue: Array<() => void> = []
+  let draining = false
+  const drain = (): void => {
+    const start = queue.shift()
+    if (start === undefined) {
+      draining = false
+      return
+    }
+    start()
+    setImmediate(drain)
+  }
+  return (start) => {
+    queue.push(start)
+    if (!draining) {
+      draining = true
+      setImmediate(drain)
+    }
+  }
 }
 
 export function isCommandFailure (value: unknown): value is CommandFailure {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { ServiceEvents } from '../docker/events.js'
 import type { ServiceState } from '../docker/swarm.js'
 import type { ServicePoller } from './poller.js'
@@ -13,26 +14,30 @@ interface Watch {
  * Fresh reads of watched services, driven by the `docker events` stream: a read happens when the
  * service had an event (an UpdateStatus transition, a spec change, its removal), not on a timer,
  * so an answer follows Swarm's final state by one `inspect`, not by up to a poll interval. While
- * the stream is down (or the caller asks to poll: tasks converging send no service events), reads
- * come from the poller. The read itself goes through the poller's batch, so twenty updates
- * finishing together still cost one spawn.
+ * the stream is down or still connecting (and when the caller asks to poll: tasks converging send
+ * no service event), a read also happens every poll interval, whichever comes first. Reads go
+ * through the poller's batch, so twenty updates finishing together still cost one spawn.
  */
 export class EventDrivenSource implements ServiceSource {
   readonly #events: ServiceEvents
   readonly #poller: ServicePoller
+  readonly #intervalMs: number
   readonly #watches = new Map<string, Watch>()
 
-  constructor (events: ServiceEvents, poller: ServicePoller) {
+  constructor (events: ServiceEvents, poller: ServicePoller, intervalMs: number) {
     this.#events = events
     this.#poller = poller
+    this.#intervalMs = intervalMs
     events.on('event', (event) => {
       const watch = this.#watches.get(event.serviceId)
       if (watch === undefined) return
       watch.pending++
       watch.wake?.()
     })
-    // Going down: everyone waiting for an event polls instead.
-    events.on('down', () => { for (const watch of this.#watches.values()) watch.wake?.() })
+    // Going down, or coming up: everyone waiting re-decides how to wait.
+    const wakeAll = (): void => { for (const watch of this.#watches.values()) watch.wake?.() }
+    events.on('down', wakeAll)
+    events.on('up', wakeAll)
   }
 
   async next (id: string, signal: AbortSignal, hint: ReadHint = {}): Promise<ServiceState> {
@@ -41,29 +46,37 @@ export class EventDrivenSource implements ServiceSource {
       // Watching starts before the first read: an event that comes during the read is kept.
       watch = { pending: 0 }
       this.#watches.set(id, watch)
-      signal.addEventListener('abort', () => this.#watches.delete(id), { once: true })
+      setMaxListeners(0, signal)
       return this.#poller.next(id, signal, 0)
     }
-    if (watch.pending === 0 && this.#events.healthy && hint.poll !== true) {
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = (): void => reject(signal.reason)
-        signal.addEventListener('abort', onAbort, { once: true })
-        watch.wake = () => {
-          watch.wake = undefined
-          signal.removeEventListener('abort', onAbort)
-          resolve()
-        }
-      })
+    while (watch.pending === 0) {
+      const polling = !this.#events.healthy || hint.poll === true
+      const woken = await this.#sleep(watch, signal, polling ? this.#intervalMs : undefined)
+      if (!woken) break // the poll interval passed: read anyway
     }
-    if (watch.pending > 0) {
-      watch.pending = 0
-      return this.#poller.next(id, signal, 0)
-    }
-    return this.#poller.next(id, signal)
+    watch.pending = 0
+    return this.#poller.next(id, signal, 0)
   }
 
   /** Stops watching a service (its update ended). */
   release (id: string): void {
     this.#watches.delete(id)
+  }
+
+  /** Waits for a wake-up (true), or `ms` (false); rejects when `signal` aborts. */
+  async #sleep (watch: Watch, signal: AbortSignal, ms: number | undefined): Promise<boolean> {
+    signal.throwIfAborted()
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined
+      const done = (): void => {
+        clearTimeout(timer)
+        watch.wake = undefined
+        signal.removeEventListener('abort', onAbort)
+      }
+      const onAbort = (): void => { done(); reject(signal.reason) }
+      watch.wake = () => { done(); resolve(true) }
+      if (ms !== undefined) timer = setTimeout(() => { done(); resolve(false) }, ms)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
   }
 }

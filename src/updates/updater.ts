@@ -115,7 +115,7 @@ export class ServiceUpdater {
     this.#timeoutMs = options.updateTimeoutMs
     this.#poller = new ServicePoller(options.swarm, options.pollIntervalMs ?? 500)
     const poller = this.#poller
-    this.#source = options.events !== undefined ? new EventDrivenSource(options.events, poller) : { next: async (id, signal) => poller.next(id, signal) }
+    this.#source = options.events !== undefined ? new EventDrivenSource(options.events, poller, options.pollIntervalMs ?? 500) : { next: async (id, signal) => poller.next(id, signal) }
     this.#retries = options.outOfSequenceRetries ?? 3
     this.#backgroundMs = options.backgroundWatchMs ?? 24 * 3600_000
     this.#requiredLabel = options.requiredLabel
