@@ -92,7 +92,8 @@ if ! have_image "$NODE_BASE"; then
   cp "$WORK/pkgs/package/bin/node" "$root/usr/local/bin/node"
   # Node's headers, where the official image has them: native addons (better-sqlite3) build
   # against them without downloading anything.
-  cp -r "$WORK/pkgs/package/include" "$root/usr/local/include"
+  mkdir -p "$root/usr/local/include"
+  cp -r "$WORK/pkgs/package/include/." "$root/usr/local/include/"
   rm -rf "$WORK/pkgs/package"
   tar -xzf "$WORK"/pkgs/npm-*.tgz -C "$root/usr/local/lib/node_modules/npm" --strip-components=1
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
