@@ -45,7 +45,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     // A body is three small fields; anything larger is not a request for us (413).
     bodyLimit: 4096,
     trustProxy: trustProxyOption(config.TRUST_PROXY),
-    // DESIGN.md: keep-alive connections are closed after their response on shutdown, or close()
+    // docs/API.md: keep-alive connections are closed after their response on shutdown, or close()
     // waits for this timeout.
     keepAliveTimeout: 72_000,
     // Waited updates take minutes: the request is received quickly, the answer comes late.

@@ -7,7 +7,7 @@ import { parseRegistryAliases, parsePushLabel, type RegistryAliases } from './ho
 import { NotifyConfigError, parseNotifyOn, parseNotifyUrls, type NotifyState, type NotifyTarget } from './notify/targets.js'
 
 /**
- * The one description of the service's configuration (DESIGN.md §4). The config type is derived
+ * The one description of the service's configuration (docs/API.md §4). The config type is derived
  * from this schema, so the two cannot drift.
  */
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const

@@ -3,7 +3,7 @@
  *
  * Swarm's own rule is `^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$` (at most 63 characters). Its nested
  * quantifiers backtrack catastrophically on inputs such as `a________…!`, so we use the equivalent
- * language without nesting: alphanumeric runs separated by runs of `-`/`_` (see DESIGN.md §1).
+ * language without nesting: alphanumeric runs separated by runs of `-`/`_` (see docs/API.md §1).
  */
 export const SERVICE_NAME_PATTERN = '^[A-Za-z0-9]+(?:[-_]+[A-Za-z0-9]+)*$'
 export const SERVICE_NAME_MAX_LENGTH = 63

@@ -6,7 +6,7 @@ import { registryHost } from './image-ref.js'
 /**
  * Does the updater hold registry credentials for an image? Only then is `--with-registry-auth`
  * passed: with it and no credentials the CLI would send empty auth and wipe what the spec already
- * holds (DESIGN.md §1). Read from the CLI's own config.json (`auths`, `credHelpers`, `credsStore`).
+ * holds (docs/API.md §1). Read from the CLI's own config.json (`auths`, `credHelpers`, `credsStore`).
  */
 export type RegistryAuthCheck = (image: string) => boolean
 

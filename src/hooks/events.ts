@@ -5,7 +5,7 @@ import { isValidTag } from '../docker/names.js'
 export type HookSource = 'distribution' | 'github' | 'harbor' | 'dockerhub'
 
 /**
- * A registry push, the same whatever registry reported it (DESIGN.md §2 "POST /hooks/{source}").
+ * A registry push, the same whatever registry reported it (docs/API.md §2 "POST /hooks/{source}").
  * An event is a trigger, not a pin: the update rolls onto whatever the tag points to when Docker
  * resolves it, so a late or replayed event cannot roll a service back.
  */

@@ -35,7 +35,7 @@ const bearerRe = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i
 
 /**
  * Bearer-token authentication (src/auth/verifier.ts) as an onRequest hook, the failed-attempt
- * limiter, and per-service authorisation from the token's scope (DESIGN.md §3). Every verification
+ * limiter, and per-service authorisation from the token's scope (docs/API.md §3). Every verification
  * failure is a 401 with a short reason; the token itself never reaches a log or a message.
  */
 async function auth (app: FastifyInstance, { config, onFailure = () => {} }: AuthOptions): Promise<void> {

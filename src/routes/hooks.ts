@@ -42,7 +42,7 @@ const BODY_LIMITS: Record<HookSource, number> = {
 }
 
 /**
- * POST /hooks/{distribution,github,harbor,dockerhub}: registry push events (DESIGN.md §2). Each
+ * POST /hooks/{distribution,github,harbor,dockerhub}: registry push events (docs/API.md §2). Each
  * source has its own credential; every accepted delivery is answered 202 at once with what it
  * contained, and its new tag pushes are handed to `app.onPush`, which runs the updates in the
  * background. Event ids are remembered, so a redelivery changes nothing.

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { SECRET, bearer, build, postUpdate, token } from '../helper.ts'
 import { REGISTRY, createService, digestOf, docker, inspect, pushImage, runningVersion, swarmSkip, uniqueName } from '../swarm-fixtures.ts'
 
-/** Many callers at once, other clients, and shutdown, on the real Swarm (DESIGN.md §2). */
+/** Many callers at once, other clients, and shutdown, on the real Swarm (docs/API.md §2). */
 describe('swarm: concurrency and shutdown', { skip: swarmSkip, concurrency: true }, () => {
   const env = { POLL_INTERVAL_MS: '200', UPDATE_TIMEOUT: '120' }
 

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { bearer, build, postUpdate } from '../helper.ts'
 import { REGISTRY, createService, digestOf, docker, inspect, pushImage, runningVersion, swarmSkip, uniqueName } from '../swarm-fixtures.ts'
 
-/** The contract of POST /update, proven against the real Swarm (DESIGN.md §1 and §2). */
+/** The contract of POST /update, proven against the real Swarm (docs/API.md §1 and §2). */
 describe('swarm: POST /update', { skip: swarmSkip, concurrency: true }, () => {
   const app = async (t: Parameters<typeof build>[0], env: Record<string, string> = {}): Promise<FastifyInstance> =>
     build(t, { POLL_INTERVAL_MS: '200', UPDATE_TIMEOUT: '90', ...env })

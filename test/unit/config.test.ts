@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../../src/config.ts'
 
 const secret = 's'.repeat(32)
 
-test('defaults follow DESIGN.md §4', () => {
+test('defaults follow docs/API.md §4', () => {
   const config = loadConfig({ JWT_SECRET: secret })
   assert.equal(config.PORT, 3000)
   assert.equal(config.HOST, '0.0.0.0')
