@@ -129,8 +129,9 @@ export class Swarm {
     // independently, possibly leading to different nodes running different versions of the image."
     await this.#docker([...args, '--', id], {
       onStderr: (stderr) => {
-        const line = stderr.split('\n').map((l) => l.trim()).find((l) => /could not be accessed on a registry|digest/i.test(l))
-        if (line !== undefined) warning = line.replace(/^warning:\s*/i, '').slice(0, 500)
+        // The warning spans several lines: keep it whole, as one line.
+        const text = stderr.replace(/\s+/g, ' ').trim()
+        if (/could not be accessed on a registry|digest/i.test(text)) warning = text.replace(/^warning:\s*/i, '').slice(0, 500)
       }
     })
     return warning !== undefined ? { warning } : {}

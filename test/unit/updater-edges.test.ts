@@ -207,7 +207,7 @@ test('the registry down: Docker\'s "could not pin digest" warning reaches the re
   const answer = await updater.submit(await updater.resolveService('web'), { appName: 'web' }).wait()
   assert.equal(answer.record.status, 'completed')
   assert.equal(answer.record.image, '127.0.0.1:5000/web:latest', 'the spec is unpinned')
-  assert.match(answer.record.warning ?? '', /could not be accessed on a registry/)
+  assert.match(answer.record.warning ?? '', /could not be accessed on a registry to record its digest\. Each node/, 'the whole warning, on one line')
   assert.match(answer.record.message ?? '', /warning: .*could not be accessed/)
 })
 
