@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { once } from 'node:events'
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
+import { appRootfs, type AppKind } from './app-image.ts'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SECRET, token } from './helper.ts'
 
@@ -70,8 +71,6 @@ export function emptyDockerConfig (): string {
   return mkdtempSync(join(tmpdir(), 'cu-cluster-config-'))
 }
 
-export type AppKind = 'good' | 'crash'
-
 /**
  * Builds `${REGISTRY}/${repo}:${tag}` from busybox on the manager's daemon, pushes it with the
  * test's credentials and removes it from the manager again: no node has the image until it pulls
@@ -80,18 +79,7 @@ export type AppKind = 'good' | 'crash'
 export async function pushImage (repo: string, tag: string, kind: AppKind = 'good'): Promise<{ ref: string, digest: string, version: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'cu-cluster-image-'))
   try {
-    const root = join(dir, 'root')
-    await mkdir(join(root, 'bin'), { recursive: true })
-    await copyFile('/bin/busybox', join(root, 'bin', 'busybox'))
-    for (const applet of ['sh', 'sleep', 'cat', 'echo']) await symlink('busybox', join(root, 'bin', applet))
-    const version = `${tag}-${randomBytes(6).toString('hex')}`
-    await writeFile(join(root, 'version'), version + '\n')
-    await writeFile(join(root, 'bin', 'app'), kind === 'good'
-      ? '#!/bin/sh\necho "version $(cat /version)"\nexec sleep 2147483647\n'
-      : '#!/bin/sh\necho crashing\nexit 3\n')
-    await chmod(join(root, 'bin', 'app'), 0o755)
-    const tar = join(dir, 'rootfs.tar')
-    await exec('tar', ['-C', root, '-cf', tar, '.'])
+    const { tar, version } = await appRootfs(dir, tag, kind)
     const ref = `${REGISTRY}/${repo}:${tag}`
     await docker('import', '-c', 'CMD ["/bin/app"]', tar, ref)
     const out = await docker('push', ref)

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, mkdir, copyFile, symlink, writeFile, rm, chmod } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
+import { appRootfs, type AppKind } from './app-image.ts'
 
 /**
  * Fixtures for the tests that prove the contract on the real single-node Swarm brought up by
@@ -40,8 +41,6 @@ export const swarmSkip: false | string = problem ?? false
 
 export const uniqueName = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`
 
-export type AppKind = 'good' | 'crash'
-
 /**
  * Builds and pushes `${REGISTRY}/${repo}:${tag}`: busybox and a /bin/app that prints its version and
  * sleeps ('good') or exits 3 at once ('crash'). Returns the pushed digest and the image's version.
@@ -49,18 +48,7 @@ export type AppKind = 'good' | 'crash'
 export async function pushImage (repo: string, tag: string, kind: AppKind = 'good', registry = REGISTRY): Promise<{ digest: string, version: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'cu-image-'))
   try {
-    const root = join(dir, 'root')
-    await mkdir(join(root, 'bin'), { recursive: true })
-    await copyFile('/bin/busybox', join(root, 'bin', 'busybox'))
-    for (const applet of ['sh', 'sleep', 'cat', 'echo']) await symlink('busybox', join(root, 'bin', applet))
-    const version = `${tag}-${randomBytes(6).toString('hex')}`
-    await writeFile(join(root, 'version'), version + '\n')
-    await writeFile(join(root, 'bin', 'app'), kind === 'good'
-      ? '#!/bin/sh\necho "version $(cat /version)"\nexec sleep 2147483647\n'
-      : '#!/bin/sh\necho crashing\nexit 3\n')
-    await chmod(join(root, 'bin', 'app'), 0o755)
-    const tar = join(dir, 'rootfs.tar')
-    await exec('tar', ['-C', root, '-cf', tar, '.'])
+    const { tar, version } = await appRootfs(dir, tag, kind)
     const ref = `${registry}/${repo}:${tag}`
     await docker('import', '-c', 'CMD ["/bin/app"]', tar, ref)
     const out = await docker('push', ref)

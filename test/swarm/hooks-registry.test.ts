@@ -1,9 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -11,31 +9,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApp } from '../../src/app.ts'
 import { isOnDigest, matchesPush, type PushEvent, type PushOrigin } from '../../src/hooks/events.ts'
 import { testConfig, token } from '../helper.ts'
-import { docker, swarmSkip, uniqueName } from '../swarm-fixtures.ts'
+import { startRegistry } from '../registry-fixture.ts'
+import { docker, swarmSkip, uniqueName, until } from '../swarm-fixtures.ts'
 
 /**
  * A real Debian `docker-registry` (CNCF Distribution 2.8), started here on its own loopback port
  * with a `notifications:` endpoint pointing at the updater's /hooks/distribution, and a real
  * `docker push` to it. Loopback registries need no TLS (Docker treats 127.0.0.0/8 as insecure).
  */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-async function until<T> (what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
-    await sleep(100)
-  }
-}
-
 /** A one-file image (it never runs), imported and pushed; returns the pushed digest. */
 async function pushTinyImage (ref: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'cu-hook-image-'))
@@ -68,44 +49,9 @@ test('swarm: a real docker-registry delivers its notifications; one PushEvent fo
   await app.listen({ port: 0, host: '127.0.0.1' })
   const appPort = (app.server.address() as { port: number }).port
 
-  // The registry side, configured as an operator would (JSON is YAML).
-  const dir = await mkdtemp(join(tmpdir(), 'cu-hook-registry-'))
-  const port = await freePort()
-  const registry = `127.0.0.1:${port}`
+  // The registry side, configured as an operator would.
   const jwt = token({ sub: 'test-registry', services: ['hooked-*'] })
-  await writeFile(join(dir, 'config.yml'), JSON.stringify({
-    version: 0.1,
-    log: { level: 'warn', accesslog: { disabled: true } },
-    storage: { filesystem: { rootdirectory: join(dir, 'data') } },
-    http: { addr: registry },
-    notifications: {
-      endpoints: [{
-        name: 'container-updater',
-        url: `http://127.0.0.1:${appPort}/hooks/distribution`,
-        headers: { Authorization: [`Bearer ${jwt}`] },
-        timeout: '2s',
-        threshold: 3,
-        backoff: '1s'
-      }]
-    }
-  }))
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + String(chunk)).slice(-4000) })
-  t.after(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM')
-      await once(child, 'exit')
-    }
-    await rm(dir, { recursive: true, force: true })
-  })
-  await until('the registry to answer', async () => {
-    try {
-      return (await fetch(`http://${registry}/v2/`)).ok ? true : undefined
-    } catch {
-      return undefined
-    }
-  }, 30_000).catch((error: Error) => { throw new Error(`${error.message}; registry said: ${stderr}`) })
+  const { address: registry } = await startRegistry(t, { url: `http://127.0.0.1:${appPort}/hooks/distribution`, token: jwt })
 
   const repo = uniqueName('hooked')
   const ref = `${registry}/team/${repo}:v1`
