@@ -1,0 +1,45 @@
+import type { ServiceEvents } from '../docker/events.js'
+import type { RegistryAuthCheck } from '../docker/registry-auth.js'
+import type { Swarm } from '../docker/swarm.js'
+import type { UpdateRecord, UpdateStore } from './records.js'
+
+export interface UpdateRequest {
+  appName: string
+  tag?: string | undefined
+  /** the token's subject, or hook:<source> */
+  requestedBy?: string | undefined
+  batchId?: string | undefined
+}
+
+/** What a caller learns: the record, and the domain error of a failed update (for its status). */
+export interface Answer {
+  record: UpdateRecord
+  error?: Error
+}
+
+export type RecordEvent = 'final' | 'timeout'
+
+export interface UpdaterOptions {
+  swarm: Swarm
+  registryAuth: RegistryAuthCheck
+  store: UpdateStore
+  /** how long a waited update may take, from the request's arrival, before it is answered `timeout` */
+  updateTimeoutMs: number
+  pollIntervalMs?: number
+  /** the `docker events` stream: reads on events instead of on a timer (polling while it is down) */
+  events?: ServiceEvents | undefined
+  /** Docker updates running at once across all services */
+  maxConcurrentUpdates?: number
+  /** retries of Docker's "update out of sequence" after re-reading the service */
+  outOfSequenceRetries?: number
+  /** how long a timed-out update is still watched in the background */
+  backgroundWatchMs?: number
+  /** only services carrying this label (`key` or `key=value`) may be updated */
+  requiredLabel?: string | undefined
+  /** the updater's own service ID: updating it is answered at once (Swarm replaces this process) */
+  selfServiceId?: string | undefined
+  /** a record could not be written after it was first saved (the live record is kept) */
+  onStoreError?: (error: unknown) => void
+  /** a record reached a final state, or its caller stopped waiting (`timeout`) */
+  onRecord?: (record: UpdateRecord, event: RecordEvent) => void
+}
