@@ -3,7 +3,7 @@
  * same run (the machines are shared and noisy, so only ratios mean something). Uses the built
  * server (dist/) and the real test Swarm. Prints a table and writes bench/results.json.
  *
- *   node --import tsx bench/run.ts [--quick] [--only=rejected,notice,trigger,burst,coalescing,scale,liveness,footprint]
+ *   node --import tsx bench/run.ts [--quick] [--only=rejected,notice,storecost,trigger,burst,coalescing,scale,liveness,footprint]
  *
  * BENCH_CPU_PROF=dir writes a CPU profile of every updater started (bench/profile-top.ts reads it).
  */
@@ -14,7 +14,7 @@ import { fmt, quick, rows, withUpdater } from './lib.ts'
 import { DockerCalls, benchImage, removeBenchServices } from './swarm.ts'
 import { rejected } from './figures/rejected.ts'
 import { notice } from './figures/notice.ts'
-import { trigger } from './figures/trigger.ts'
+import { storeCost, trigger } from './figures/trigger.ts'
 import { burst } from './figures/burst.ts'
 import { scale } from './figures/scale.ts'
 import { coalescing, fanOut } from './figures/coalescing.ts'
@@ -54,12 +54,13 @@ async function main (): Promise<void> {
   process.once('SIGTERM', interrupted)
   try {
     if (runs('rejected')) await rejected()
-    const onSwarm = ['notice', 'trigger', 'burst', 'coalescing', 'liveness', 'scale'].filter(runs)
+    const onSwarm = ['notice', 'storecost', 'trigger', 'burst', 'coalescing', 'liveness', 'scale'].filter(runs)
     const image = onSwarm.length > 0 ? await benchImage() : ''
     if (runs('notice')) await notice(image, calls)
+    if (runs('storecost')) await storeCost(image)
     // One updater for the figures that run against the same process, as in production.
     const settings = { ...calls.env, UPDATE_TIMEOUT: '300', MAX_CONCURRENT_UPDATES: '10' }
-    if (onSwarm.some((figure) => figure !== 'notice')) {
+    if (onSwarm.some((figure) => figure !== 'notice' && figure !== 'storecost')) {
       await withUpdater(settings, async (url) => {
         if (runs('trigger')) await trigger(url, image)
         if (runs('burst')) await burst(url, calls, image)

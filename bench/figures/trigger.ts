@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { median, percentile, post, quick, record, section } from '../lib.ts'
+import { median, percentile, post, quick, record, section, withUpdater } from '../lib.ts'
 import { createService } from '../swarm.ts'
 
 const exec = promisify(execFile)
@@ -33,4 +33,22 @@ export async function trigger (url: string, image: string): Promise<void> {
   const baselineLabel = '`docker service inspect` + `update --detach`'
   record({ name: 'trigger median latency', value: median(ours), baseline: median(cli), unit: 'ms', baselineLabel, target: '≤ 1.3×', met: median(ours) / median(cli) <= 1.3 })
   record({ name: 'trigger p99 latency', value: percentile(ours, 0.99), baseline: percentile(cli, 0.99), unit: 'ms', baselineLabel, target: '(reported)', met: true })
+}
+
+/**
+ * The cost of durable records on the trigger path: the same trigger against an updater writing to
+ * SQLite (the default) and one keeping its records in memory (`DATA_DIR=:memory:`), interleaved.
+ */
+export async function storeCost (image: string): Promise<void> {
+  section('3b. trigger (wait:false) with the SQLite record store vs records in memory, latency ms')
+  const [withDb, inMemory] = await Promise.all([createService({ image }), createService({ image })])
+  await withUpdater({}, async (dbUrl) => withUpdater({ DATA_DIR: ':memory:' }, async (memoryUrl) => {
+    const db: number[] = []
+    const memory: number[] = []
+    for (let i = 0; i < TRIGGERS; i++) {
+      db.push(...await triggerLatencies(dbUrl, withDb, 1))
+      memory.push(...await triggerLatencies(memoryUrl, inMemory, 1))
+    }
+    record({ name: 'trigger median latency with SQLite records', value: median(db), baseline: median(memory), unit: 'ms', baselineLabel: 'records in memory', target: '≤ 1.1×', met: median(db) / median(memory) <= 1.1 })
+  }))
 }
