@@ -77,6 +77,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     // Refused authentications are counted in /metrics and only logged at debug: a flood of bad
     // tokens must not become a flood of log lines (the auth plugin warns once per limited address).
     const level = request.authFailure !== undefined ? 'debug' : 'info'
+    // A flood of refusals at the default level builds no line at all (measured: docs/BENCHMARKS.md).
+    if ((request.log as { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled?.(level) === false) return
     request.log[level]({
       method: request.method,
       // Path only: a query string may carry a token, and a Docker Hub hook's path is its credential.
