@@ -12,7 +12,7 @@ import hookRoutes, { type HooksOptions } from './routes/hooks.js'
 import type { PushEvent, PushOrigin } from './hooks/events.js'
 import { redactUrl } from './hooks/redact.js'
 import { pushHandler } from './updates/push.js'
-import { scopeDecision } from './auth/scope.js'
+import { serviceAllowed } from './auth/scope.js'
 import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
 import updatesRoutes from './routes/updates.js'
@@ -136,7 +136,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     log: app.log.child({ component: 'hooks' }),
     aliases: config.registryAliases,
     pushLabel: config.pushLabel,
-    allowed: (services, name) => scopeDecision({ via: 'secret', subject: undefined, tokenId: undefined, services, expiresAt: 0 }, [name], false).allowed
+    // A hook's authority: its credential's scope (if any) and the opt-in label; JWT_REQUIRE_SCOPE is
+    // not applied (GitHub and Docker Hub deliveries carry no token of ours).
+    allowed: (services, name) => services === undefined || serviceAllowed(services, name)
   }))
   await app.register(hookRoutes, { githubSecret: config.GITHUB_WEBHOOK_SECRET, dockerhubToken: config.DOCKERHUB_WEBHOOK_TOKEN, ...options.hooks })
   return app

@@ -17,6 +17,8 @@ declare module 'fastify' {
     verifyToken: (token: string) => Verification | Promise<Verification>
     /** throws 403 unless the token may update one of these service names */
     authorizeService: (request: FastifyRequest, names: readonly string[]) => void
+    /** may the token see (and update) a service of one of these names? For listings: never throws */
+    mayUpdate: (request: FastifyRequest, names: readonly string[]) => boolean
   }
   interface FastifyRequest {
     principal?: Principal
@@ -90,6 +92,10 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
   app.decorate('authorizeService', function authorizeService (request: FastifyRequest, names: readonly string[]): void {
     const decision = scopeDecision(request.principal, names, config.JWT_REQUIRE_SCOPE)
     if (!decision.allowed) throw new Forbidden(decision.why)
+  })
+
+  app.decorate('mayUpdate', function mayUpdate (request: FastifyRequest, names: readonly string[]): boolean {
+    return scopeDecision(request.principal, names, config.JWT_REQUIRE_SCOPE).allowed
   })
 }
 

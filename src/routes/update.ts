@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox'
 import { randomUUID } from 'node:crypto'
 import { BatchReply, PlanReply, UpdateBody, UpdateRecord, errorReplies } from '../schemas/update.js'
 import { candidateServiceNames } from '../docker/names.js'
-import { targetImage } from '../docker/image-ref.js'
+import { normalizeImageTarget, targetImage } from '../docker/image-ref.js'
 import type { ServiceState } from '../docker/swarm.js'
 import { resolveTagDigest, type TagDigest } from '../docker/registry-digest.js'
 import { dockerConfigPath } from '../docker/registry-auth.js'
@@ -13,7 +13,6 @@ import { hasLabel } from '../updates/labels.js'
 import type { StoredBatch, UpdateRecord as Record } from '../updates/records.js'
 import { batchStatus, httpStatusFor, servicesOfStack, servicesRunning } from '../updates/targets.js'
 import type { Answer } from '../updates/updater.js'
-import { canSee } from './scope.js'
 
 type Body = { appName?: string, image?: string, stack?: string, tag?: string, wait?: boolean, dryRun?: boolean }
 
@@ -78,7 +77,7 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
     const target = body.image !== undefined ? { image: body.image } : { stack: body.stack! }
     const found = body.image !== undefined ? await servicesRunning(app.swarm, body.image) : await servicesOfStack(app.swarm, body.stack!)
     // Services outside the token's scope are neither updated nor named.
-    const inScope = found.filter((service) => canSee(app, request, [service.name]))
+    const inScope = found.filter((service) => app.mayUpdate(request, [service.name]))
     if (inScope.length === 0) throw new ServiceNotFound(body.image ?? body.stack!)
     const required = app.updater.requiredLabel
     const skipped = inScope.filter((s) => required !== undefined && !hasLabel(s.labels, required))
@@ -87,7 +86,7 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
     if (eligible.length === 0) {
       return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: new NoTargetAllowed(body.image ?? body.stack!).message, code: 'CU_NO_SERVICE_ENABLED', skipped })
     }
-    const tag = body.image !== undefined ? imageTag(body.image) : undefined
+    const tag = body.image !== undefined ? normalizeImageTarget(body.image).tag : undefined
     if (body.dryRun === true) return { dryRun: true, target, plan: await plan(eligible, tag), skipped }
 
     const batchId = randomUUID()
@@ -151,10 +150,4 @@ function batchHttpStatus (records: Record[]): 200 | 409 | 502 | 503 | 504 {
   if (any('failed')) return 502
   if (any('cancelled')) return 503
   return 200
-}
-
-function imageTag (image: string): string {
-  const slash = image.lastIndexOf('/')
-  const colon = image.lastIndexOf(':')
-  return colon > slash ? image.slice(colon + 1) : 'latest'
 }

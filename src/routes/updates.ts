@@ -4,7 +4,6 @@ import { Type } from '@sinclair/typebox'
 import { BatchParams, BatchReply, UpdateParams, UpdateRecord, UpdatesPage, UpdatesQuery, errorReplies } from '../schemas/update.js'
 import { BatchNotFound, UpdateNotFound } from '../errors.js'
 import { publicRecord, type UpdateRecord as Record } from '../updates/records.js'
-import { canSee } from './scope.js'
 import { batchReply } from './update.js'
 
 /**
@@ -36,7 +35,7 @@ export default async function updatesRoutes (fastify: FastifyInstance): Promise<
   }, async (request) => {
     const { service, status, since, limit = 20, cursor } = request.query
     // Existence is not revealed: records outside the scope are skipped as if they did not exist.
-    const visible = (names: Pick<Record, 'appName' | 'service'>): boolean => canSee(app, request, [names.appName, names.service])
+    const visible = (names: Pick<Record, 'appName' | 'service'>): boolean => app.mayUpdate(request, [names.appName, names.service])
     const page = app.updater.store.list({
       limit,
       visible,
@@ -45,7 +44,7 @@ export default async function updatesRoutes (fastify: FastifyInstance): Promise<
       ...(since !== undefined && { since: new Date(since).toISOString() }),
       ...(cursor !== undefined && { cursor })
     })
-    return { updates: page.updates.map((r) => app.updater.getRecord(r.updateId) ?? publicRecord(r)), nextCursor: page.nextCursor }
+    return { updates: page.updates.map((r) => app.updater.liveRecord(r.updateId) ?? publicRecord(r)), nextCursor: page.nextCursor }
   })
 
   app.get('/batches/:batchId', {
@@ -55,8 +54,8 @@ export default async function updatesRoutes (fastify: FastifyInstance): Promise<
     const batch = app.updater.store.getBatch(request.params.batchId)
     if (batch === undefined) throw new BatchNotFound(request.params.batchId)
     const records = batch.updateIds.map((id) => app.updater.getRecord(id)).filter((r): r is Record => r !== undefined)
-    const visible = records.filter((r) => canSee(app, request, [r.appName, r.service]))
+    const visible = records.filter((r) => app.mayUpdate(request, [r.appName, r.service]))
     if (visible.length === 0) throw new BatchNotFound(request.params.batchId)
-    return batchReply({ ...batch, skipped: batch.skipped.filter((s) => canSee(app, request, [s.service])) }, visible)
+    return batchReply({ ...batch, skipped: batch.skipped.filter((s) => app.mayUpdate(request, [s.service])) }, visible)
   })
 }

@@ -140,9 +140,15 @@ export class ServiceUpdater {
   }
 
   /** The record of an update, from the store (so also those of earlier processes). */
-  getRecord (updateId: string): UpdateRecord | undefined {
+  /** The record of an update this process is running, if it is one (fresher than the store's). */
+  liveRecord (updateId: string): UpdateRecord | undefined {
     const live = this.#ledger.get(updateId)
-    if (live !== undefined) return publicRecord(live.record)
+    return live === undefined ? undefined : publicRecord(live.record)
+  }
+
+  getRecord (updateId: string): UpdateRecord | undefined {
+    const live = this.liveRecord(updateId)
+    if (live !== undefined) return live
     const stored = this.#store.get(updateId)
     return stored === undefined ? undefined : publicRecord(stored)
   }
