@@ -137,38 +137,6 @@ export async function inspect (name: string): Promise<Inspected> {
   return (JSON.parse(await docker('service', 'inspect', name)) as Inspected[])[0]!
 }
 
-export interface TaskView { id: string, node: string, state: string, desired: string, image: string, error?: string }
-
-/** The service's tasks meant to run now: on which node (hostname), in which state, with which image. */
-export async function runningTasks (name: string): Promise<TaskView[]> {
-  const ids = (await docker('service', 'ps', '--quiet', '--no-trunc', '--filter', 'desired-state=running', name)).split('\n').filter(Boolean)
-  if (ids.length === 0) return []
-  const nodes = new Map((await docker('node', 'ls', '--format', '{{.ID}} {{.Hostname}}')).split('\n').map((line) => line.split(' ') as [string, string]))
-  const tasks = JSON.parse(await docker('inspect', '--type', 'task', ...ids)) as Array<{
-    ID: string, NodeID: string, DesiredState: string, Status: { State: string, Err?: string }, Spec: { ContainerSpec: { Image: string } }
-  }>
-  return tasks.map((task) => ({
-    id: task.ID,
-    node: nodes.get(task.NodeID) ?? task.NodeID,
-    state: task.Status.State,
-    desired: task.DesiredState,
-    image: task.Spec.ContainerSpec.Image,
-    ...(task.Status.Err !== undefined && { error: task.Status.Err })
-  }))
-}
-
-/** The /version each node's container of the service prints: what really runs, node by node. */
-export async function versionsByNode (name: string, nodes: readonly NodeName[] = NODES): Promise<Record<string, string>> {
-  const versions: Record<string, string> = {}
-  await Promise.all(nodes.map(async (node) => {
-    const ids = (await nodeDocker(node, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${name}`, '--filter', 'status=running'])).split('\n').filter(Boolean)
-    versions[node] = ids.length === 1 ? await nodeDocker(node, ['exec', ids[0]!, 'cat', '/version']) : `${ids.length} containers`
-  }))
-  return versions
-}
-
-export const digestOf = (image: string): string | undefined => /@(sha256:[0-9a-f]{64})$/.exec(image)?.[1]
-
 export async function waitFor (what: string, check: () => Promise<boolean>, seconds = 60): Promise<void> {
   const deadline = Date.now() + seconds * 1000
   while (Date.now() < deadline) {

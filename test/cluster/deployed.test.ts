@@ -8,9 +8,10 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { SECRET, token } from '../helper.ts'
 import {
-  LOGGED_IN_CONFIG, MANAGER_HOST, clusterSkip, createService, curlIn, digestOf, docker, inspect, postUpdate,
-  pushImage, removeDir, runningTasks, socketOf, startUpdater, uniqueName, versionsByNode, waitFor
+  LOGGED_IN_CONFIG, MANAGER_HOST, clusterSkip, createService, curlIn, docker, inspect, postUpdate, pushImage,
+  removeDir, socketOf, startUpdater, uniqueName, waitFor
 } from '../cluster-fixtures.ts'
+import { digestOf, runningTasks, assertVersionsSettle } from '../cluster-tasks.ts'
 
 /**
  * The production image deployed with deploy/stack.yml on the cluster's manager (host network, the
@@ -88,7 +89,7 @@ describe('cluster: the updater deployed on the manager', { skip: clusterSkip }, 
     assert.equal(json.status, 'completed')
     const tasks = await runningTasks(name)
     assert.deepEqual(tasks.map((task) => task.node).sort(), ['cu-node2', 'cu-node3'])
-    assert.deepEqual(await versionsByNode(name, ['node2', 'node3']), { node2: v2.version, node3: v2.version })
+    await assertVersionsSettle(name, v2.version, ['node2', 'node3'])
     // Without credentials of its own the updater cannot have the tag resolved: Swarm is handed the
     // tag, each worker resolves it (README: give the updater credentials to pin the digest).
     if (digestOf(json.image!) === undefined) t.diagnostic(`answered image ${json.image!} (no digest: the updater has no registry credentials)`)

@@ -1,9 +1,10 @@
 import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  LOGGED_IN_CONFIG, NODES, cluster, clusterSkip, createService, digestOf, docker, getJson, inspect,
-  postUpdate, pushImage, runningTasks, startUpdater, uniqueName, waitFor, type Answer, type NodeName
+  LOGGED_IN_CONFIG, NODES, cluster, clusterSkip, createService, docker, getJson, inspect, postUpdate,
+  pushImage, startUpdater, uniqueName, waitFor, type Answer, type NodeName
 } from '../cluster-fixtures.ts'
+import { digestOf, runningTasks } from '../cluster-tasks.ts'
 
 /**
  * Nodes going away mid-update: a worker's daemon killed outright, and the manager's engine

@@ -1,10 +1,10 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  LOGGED_IN_CONFIG, NODES, REGISTRY, clusterSkip, createService, digestOf, emptyDockerConfig, inspect,
-  nodeDocker, postUpdate, pullEverywhere, pushImage, removeDir, runningTasks, startUpdater, uniqueName,
-  Cleanup, versionsByNode, type Updater
+  LOGGED_IN_CONFIG, NODES, REGISTRY, clusterSkip, createService, emptyDockerConfig, inspect, nodeDocker,
+  postUpdate, pullEverywhere, pushImage, removeDir, startUpdater, uniqueName, Cleanup, type Updater
 } from '../cluster-fixtures.ts'
+import { assertVersionsSettle, digestOf, runningTasks } from '../cluster-tasks.ts'
 
 /**
  * A three-node Swarm whose workers pull from a registry that wants credentials: the updater must
@@ -50,7 +50,7 @@ describe('cluster: rolling a multi-node service from a private registry', { skip
     assert.equal(digestOf(res.json.image as string), v2.digest)
     assert.equal(digestOf(res.json.previousImage as string), v1.digest)
     await assertOnEveryNode(name, v2.digest)
-    assert.deepEqual(new Set(Object.values(await versionsByNode(name))), new Set([v2.version]))
+    await assertVersionsSettle(name, v2.version)
   })
 
   test('cluster: with credentials the updater passes them on (--with-registry-auth) and every worker pulls', async (t) => {
@@ -85,7 +85,7 @@ describe('cluster: rolling a multi-node service from a private registry', { skip
       assert.equal(state, failureAction === 'pause' ? 'paused' : 'rollback_completed')
       if (failureAction === 'rollback') {
         assert.equal(digestOf((await inspect(name)).Spec.TaskTemplate.ContainerSpec.Image), v1.digest)
-        assert.deepEqual(new Set(Object.values(await versionsByNode(name))), new Set([v1.version]))
+        await assertVersionsSettle(name, v1.version)
       }
     })
   }
@@ -99,7 +99,7 @@ describe('cluster: rolling a multi-node service from a private registry', { skip
     // No credentials here: the stored ones must be what lets the workers pull v2.
     const res = await postUpdate(withoutCredentials.url, { appName: name })
     assert.equal(res.status, 200, JSON.stringify(res.json))
-    assert.deepEqual(new Set(Object.values(await versionsByNode(name))), new Set([v2.version]))
+    await assertVersionsSettle(name, v2.version)
 
     // Later, an operator's plain update (no credentials, no --with-registry-auth): the workers
     // still pull the new image with what the spec holds.
@@ -108,6 +108,6 @@ describe('cluster: rolling a multi-node service from a private registry', { skip
     t.after(() => removeDir(config))
     await nodeDocker('node1', ['service', 'update', '--quiet', '--detach=false', '--force', '--image', `${REGISTRY}/${name}:latest`, name], { DOCKER_CONFIG: config })
     assert.equal((await inspect(name)).UpdateStatus?.State, 'completed')
-    assert.deepEqual(new Set(Object.values(await versionsByNode(name))), new Set([v3.version]))
+    await assertVersionsSettle(name, v3.version)
   })
 })
