@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { UpdateRecord } from '../updates/records.js'
+import { HttpSeries } from './http-series.js'
 import type { AuthFailureReason } from './auth.js'
 import type { NotifyResult } from '../notify/notifier.js'
 
@@ -10,6 +11,8 @@ export interface Metrics {
   recordUpdate: (record: UpdateRecord) => void
   recordAuthFailure: (reason: AuthFailureReason) => void
   recordNotification: (target: string, result: NotifyResult) => void
+  /** one answered HTTP request, by route pattern (the onResponse hook, and the refusal gate) */
+  recordHttp: (method: string, route: string, statusCode: number, seconds: number) => void
 }
 
 declare module 'fastify' {
@@ -43,14 +46,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
   new Gauge({ name: 'container_updater_updates_running', help: 'Docker updates running now', registers: [registry], collect () { this.set(load('running')) } })
   // eslint-disable-next-line no-new
   new Gauge({ name: 'container_updater_updates_queued', help: 'Updates waiting for their service or a slot', registers: [registry], collect () { this.set(load('queued')) } })
-  const httpRequests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status_code'], registers: [registry] })
-  const httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request duration by method, route and status',
-    labelNames: ['method', 'route', 'status_code'],
-    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
-    registers: [registry]
-  })
+  const http = new HttpSeries(registry, [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600])
 
   app.decorate('metrics', {
     registry,
@@ -63,14 +59,13 @@ async function metrics (app: FastifyInstance): Promise<void> {
     },
     recordNotification (target: string, result: NotifyResult) {
       notifications.inc({ target, result })
-    }
+    },
+    recordHttp: (method: string, route: string, statusCode: number, seconds: number) => http.record(method, route, statusCode, seconds)
   })
 
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, never the raw URL: unknown paths must not create unbounded label values.
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }
-    httpRequests.inc(labels)
-    httpDuration.observe(labels, reply.elapsedTime / 1000)
+    app.metrics.recordHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
   })
 }
 
