@@ -74,9 +74,12 @@ export async function createTokenVerifier (config: VerifierConfig): Promise<Toke
   const secrets: Secret[] = [secret('secret', config.JWT_SECRET, config)]
   if (config.JWT_SECRET_PREVIOUS !== undefined) secrets.push(secret('previous-secret', config.JWT_SECRET_PREVIOUS, config))
   const oidc = await oidcVerifier(config)
+  const forged = new RecentRefusals()
 
   function verify (token: string): Verification | Promise<Verification> {
     if (token.length > MAX_TOKEN_LENGTH || !compactRe.test(token)) return MALFORMED
+    const known = forged.get(token)
+    if (known !== undefined) return known
     const firstDot = token.indexOf('.')
     const lastDot = token.lastIndexOf('.')
     if (oidc !== undefined) {
@@ -91,8 +94,7 @@ export async function createTokenVerifier (config: VerifierConfig): Promise<Toke
     if (matched === undefined) {
       // Garbage is told apart from forgeries (the reason is a metric label) without JSON.parse,
       // which reports bad input by throwing.
-      if (!jsonObjectSegments(token, firstDot, lastDot)) return MALFORMED
-      return signature.length === 0 ? NOT_SIGNED : BAD_SIGNATURE
+      return forged.remember(token, !jsonObjectSegments(token, firstDot, lastDot) ? MALFORMED : signature.length === 0 ? NOT_SIGNED : BAD_SIGNATURE)
     }
     if (!utf8Segments(token, firstDot, lastDot)) return NOT_UTF8
     let claims: unknown
@@ -105,6 +107,36 @@ export async function createTokenVerifier (config: VerifierConfig): Promise<Toke
   }
 
   return { verify }
+}
+
+/**
+ * The last forged tokens and their refusals. The MAC is most of what a refusal costs (an HMAC's
+ * set-up in OpenSSL, cold on every request: ~15 µs under load, measured in docs/BENCHMARKS.md), and
+ * refused traffic is mostly one token replayed: a CI job retrying with a stale secret, a scanner
+ * replaying what it captured. Only refusals by MAC are kept, which depend on nothing but the token
+ * and our secrets (fixed for the life of the process): a token refused once is refused again,
+ * and a valid token is never here. Bounded in entries and in token size; O(1) per call (a ring).
+ */
+class RecentRefusals {
+  static readonly SIZE = 1024
+  static readonly MAX_TOKEN = 512
+  readonly #refusals = new Map<string, Verification>()
+  readonly #ring: Array<string | undefined> = new Array<string | undefined>(RecentRefusals.SIZE)
+  #next = 0
+
+  get (token: string): Verification | undefined {
+    return this.#refusals.get(token)
+  }
+
+  remember (token: string, refusal: Verification): Verification {
+    if (token.length > RecentRefusals.MAX_TOKEN) return refusal
+    const evicted = this.#ring[this.#next]
+    if (evicted !== undefined) this.#refusals.delete(evicted)
+    this.#ring[this.#next] = token
+    this.#next = (this.#next + 1) % RecentRefusals.SIZE
+    this.#refusals.set(token, refusal)
+    return refusal
+  }
 }
 
 function secret (via: Secret['via'], value: string, config: VerifierConfig): Secret {

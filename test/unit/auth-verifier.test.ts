@@ -137,3 +137,24 @@ test('the MAC pre-check compares bytes, as fast-jwt does', async () => {
   mac[0]! ^= 1
   assert.equal(reasonOf(await verify(`${input}.${mac.toString('base64url')}`)), 'signature')
 })
+
+test('forged tokens seen lately are refused from memory, alike; valid tokens never are', async () => {
+  const verify = await verifierFor()
+  const input = `${Buffer.from(JSON.stringify(HEADER)).toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'x', exp: nowSeconds() + 600 })).toString('base64url')}`
+  const forged = (n: number) => `${input}.${createHmac('sha256', `wrong-${n}`).update(input).digest('base64url')}`
+  const garbage = `${Buffer.from('not json').toString('base64url')}.${Buffer.from('{}').toString('base64url')}.${'A'.repeat(43)}`
+  const valid = await craftToken(HEADER, { sub: 'ok', exp: nowSeconds() + 600 })
+  for (let round = 0; round < 2; round++) {
+    assert.equal(reasonOf(await verify(forged(0))), 'signature')
+    assert.equal(reasonOf(await verify(garbage)), 'malformed')
+    assert.equal(reasonOf(await verify(valid)), 'ok:secret')
+  }
+  // More forgeries than are remembered: the first ones are forgotten, and refused again the long way.
+  for (let n = 1; n <= 1500; n++) assert.equal(reasonOf(await verify(forged(n))), 'signature')
+  assert.equal(reasonOf(await verify(forged(0))), 'signature')
+  assert.equal(reasonOf(await verify(garbage)), 'malformed')
+  assert.equal(reasonOf(await verify(valid)), 'ok:secret')
+  // A token for the previous secret is not a forgery, whatever came before.
+  const previous = createSigner({ key: PREVIOUS, algorithm: 'HS256', expiresIn: 600_000 })({ sub: 'old' })
+  assert.equal(reasonOf(await verify(previous)), 'ok:previous-secret')
+})
