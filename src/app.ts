@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import authPlugin from './plugins/auth.js'
-import { trustProxyOption } from './auth/trust-proxy.js'
+import { clientAddressOf, trustProxyOption } from './auth/trust-proxy.js'
+import { refusalGate } from './auth/refusal-gate.js'
 import dockerPlugin from './plugins/docker.js'
 import metricsPlugin from './plugins/metrics.js'
 import notifyPlugin from './plugins/notify.js'
@@ -35,27 +36,38 @@ export interface AppOptions {
 
 const requestIdRe = /^[A-Za-z0-9._:-]{1,128}$/
 
+/** The caller's X-Request-Id when it is a sane one, else a new UUID. */
+function requestIdOf (req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && requestIdRe.test(given) ? given : randomUUID()
+}
+
 /**
  * Builds the whole service: every plugin and route is registered here, in order, so this file
  * shows what the service is made of. `server.ts` owns the process around it.
  */
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  // Set once the routes exist (below): refusals of bad tokens are answered before Fastify.
+  const front: { gate?: (req: IncomingMessage, res: ServerResponse) => boolean } = {}
+  const trustProxy = trustProxyOption(config.TRUST_PROXY)
   const app = Fastify({
     ...(options.loggerInstance !== undefined ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? false }),
     // A body is three small fields; anything larger is not a request for us (413).
     bodyLimit: 4096,
-    trustProxy: trustProxyOption(config.TRUST_PROXY),
-    // docs/API.md: keep-alive connections are closed after their response on shutdown, or close()
-    // waits for this timeout.
-    keepAliveTimeout: 72_000,
-    // Waited updates take minutes: the request is received quickly, the answer comes late.
-    requestTimeout: 0,
+    trustProxy,
+    // The HTTP server Fastify would make (its lib/server.js), with the gate in front of its handler.
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => { if (front.gate?.(req, res) !== true) handler(req, res) })
+      // docs/API.md: keep-alive connections are closed after their response on shutdown, or close()
+      // waits for this timeout.
+      server.keepAliveTimeout = 72_000
+      // Waited updates take minutes: the request is received quickly, the answer comes late.
+      server.requestTimeout = 0
+      return server
+    },
     // One access line per request, written when it completes (below), instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: (req) => {
-      const given = req.headers['x-request-id']
-      return typeof given === 'string' && requestIdRe.test(given) ? given : randomUUID()
-    },
+    genReqId: requestIdOf,
     // Fastify's defaults are too lenient for the contract: no dropping of unknown properties, no
     // type coercion ("123" stays a string, 123 is not a name).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } }
@@ -127,6 +139,14 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     ...(options.registryAuth !== undefined && { registryAuth: options.registryAuth })
   })
 
+  // Routes that take a token, by `METHOD /path` (static paths; the gate matches them exactly).
+  const tokenRoutes = new Set<string>()
+  app.addHook('onRoute', (route) => {
+    const onRequest = [route.onRequest ?? []].flat()
+    if (!onRequest.includes(app.authenticate) || /[:*]/.test(route.url)) return
+    for (const method of [route.method].flat()) if (method === 'GET' || method === 'POST') tokenRoutes.add(`${method} ${route.url}`)
+  })
+
   await app.register(healthRoutes)
   await app.register(updateRoutes)
   await app.register(updatesRoutes)
@@ -141,5 +161,15 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     allowed: (services, name) => services === undefined || serviceAllowed(services, name)
   }))
   await app.register(hookRoutes, { githubSecret: config.GITHUB_WEBHOOK_SECRET, dockerhubToken: config.DOCKERHUB_WEBHOOK_TOKEN, ...options.hooks })
+
+  front.gate = refusalGate({
+    authenticator: app.authenticator,
+    routes: tokenRoutes,
+    clientAddress: clientAddressOf(trustProxy),
+    requestId: requestIdOf,
+    // While closing Fastify answers 503; at debug level each refusal gets its access line there.
+    active: () => !closing && (app.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('debug') !== true,
+    onAnswered: app.metrics.recordHttp
+  })
   return app
 }
