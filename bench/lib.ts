@@ -2,11 +2,11 @@
  * What every figure of the bench shares: the run's mode, the table of figures, statistics, starting
  * and stopping the servers under test, and the load generators. See bench/run.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
@@ -18,6 +18,14 @@ export const SECONDS = quick ? 2 : 5
 /** Well formed, signed with another key: refused by signature, the path a guessing client takes. */
 export const BAD = 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4IiwiZXhwIjo5OTk5OTk5OTk5fQ.' + 'A'.repeat(43)
 export const badRequest = { method: 'POST' as const, headers: { authorization: BAD, 'content-type': 'application/json' }, body: '{"appName":"web"}' }
+/** The same request with another forged signature each time: a flood no memo of refusals can help. */
+let forgery = 0
+export const distinctBadRequests = {
+  ...badRequest,
+  requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, headers: { ...request.headers, authorization: BAD.slice(0, -12) + String(forgery++ % 1e12).padStart(12, 'A') } }) }]
+}
+/** Requests per second over the whole run (autocannon's average is of whole-second samples). */
+export const rate = (result: autocannon.Result): number => result.requests.total / result.duration
 
 export interface Row { section: string, name: string, value: number, baseline: number, ratio: number, unit: string, baselineLabel: string, target: string, met: boolean, note?: string }
 export const rows: Row[] = []
@@ -62,10 +70,33 @@ async function waitForStatus (url: string, child: ChildProcess, status = 200): P
 
 export interface Proc { child: ChildProcess, url: string, startedToReadyMs: number, dataDir?: string }
 
+/**
+ * Throughput figures pin the load generator (this process) to the first core and the server under
+ * test to the last, when there are two or more and taskset exists: otherwise autocannon and the
+ * server take turns on the same cores, and the ratio measures the scheduler as much as the server.
+ * Ours and the baseline are pinned alike. Returns a function that undoes the pinning.
+ */
+let serverCpu: string | undefined
+export function pinForThroughput (): () => void {
+  const last = availableParallelism() - 1
+  try {
+    if (last < 1) return () => {}
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' })
+    serverCpu = String(last)
+    return () => {
+      serverCpu = undefined
+      execFileSync('taskset', ['-a', '-p', '-c', `0-${last}`, String(process.pid)], { stdio: 'ignore' })
+    }
+  } catch {
+    return () => {}
+  }
+}
+
 async function start (command: string[], env: Record<string, string>, readyPath: string): Promise<Proc> {
   const port = await freePort()
   const started = performance.now()
-  const child = spawn(process.execPath, command, { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  const [file, args] = serverCpu === undefined ? [process.execPath, command] : ['taskset', ['-c', serverCpu, process.execPath, ...command]]
+  const child = spawn(file, args, { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
   const url = `http://127.0.0.1:${port}`
   await waitForStatus(url + readyPath, child)
   return { child, url, startedToReadyMs: performance.now() - started }
@@ -106,6 +137,16 @@ export async function withUpdater<T> (env: Record<string, string>, fn: (url: str
     return await fn(updater.url)
   } finally {
     await stop(updater)
+  }
+}
+
+/** User + system CPU milliseconds the process has used so far (Linux /proc; USER_HZ 100), or NaN. */
+export function cpuMs (p: Proc): number {
+  try {
+    const fields = readFileSync(`/proc/${p.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return NaN
   }
 }
 

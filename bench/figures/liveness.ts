@@ -1,19 +1,32 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { SECONDS, badRequest, cannon, record, section, waitedUpdate } from '../lib.ts'
+import { SECONDS, badRequest, cannon, percentile, record, sampleHealthz, section, waitedUpdate } from '../lib.ts'
 import { createServices } from '../swarm.ts'
 
-/** /healthz p99 while 20 updates are in flight and bad tokens flood, against idle. */
+/**
+ * /healthz p99 while 20 updates are in flight and bad tokens flood, against idle. /healthz is
+ * sampled by a process of its own (bench/healthz-sampler.mjs): sampled from this process, whose
+ * event loop runs the flood, the figure would time the load generator as much as the server.
+ */
 export async function liveness (url: string, image: string): Promise<void> {
   section('5c. /healthz p99 while 20 updates are in flight and bad tokens flood, vs idle')
-  const idle = await cannon(url + '/healthz', { connections: 1, duration: SECONDS })
+  const stopIdle = sampleHealthz(url)
+  await sleep(SECONDS * 1000)
+  const idle = percentile(await stopIdle(), 0.99)
   const names = await createServices(20, { image, prefix: 'cu-bench-live' })
   const updates = Promise.all(names.map(async (name) => waitedUpdate(url, { appName: name })))
   await sleep(300)
-  const [busy] = await Promise.all([
-    cannon(url + '/healthz', { connections: 1, duration: SECONDS }),
-    cannon(url + '/update', { ...badRequest, connections: 10, duration: SECONDS })
-  ])
+  const stopBusy = sampleHealthz(url)
+  const flood = await cannon(url + '/update', { ...badRequest, connections: 10, duration: SECONDS })
+  const busy = percentile(await stopBusy(), 0.99)
   await updates
-  // autocannon counts whole milliseconds: an idle p99 of 0 means under 1 ms (the ratio is then n/a).
-  record({ name: '/healthz p99, 20 updates in flight + bad-token flood', value: busy.latency.p99, baseline: idle.latency.p99, unit: 'ms', baselineLabel: 'idle', target: '< 10 ms', met: busy.latency.p99 < 10 })
+  record({
+    name: '/healthz p99, 20 updates in flight + bad-token flood',
+    value: busy,
+    baseline: idle,
+    unit: 'ms',
+    baselineLabel: 'idle',
+    target: '< 10 ms',
+    met: busy < 10,
+    note: `flood: ${Math.round(flood.requests.total / flood.duration)} refused requests/s`
+  })
 }
