@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { STATUS_CODES, createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -34,6 +34,30 @@ export interface AppOptions {
   hooks?: Partial<HooksOptions>
 }
 
+/**
+ * Puts the refusal gate in front of the request handler of the server Fastify made (its own server,
+ * with its options, unchanged). A gate that throws hands the request to Fastify, which answers it
+ * (with the hook's decision, or a 500) instead of the exception reaching the socket's listener.
+ * (Not `serverFactory`: with it Fastify no longer listens on every address of HOST=localhost.)
+ */
+function gateInFront (server: Server, front: { gate?: (req: IncomingMessage, res: ServerResponse) => boolean }): void {
+  const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>
+  if (handlers.length !== 1) throw new Error(`expected Fastify's one request handler, found ${handlers.length}`)
+  const [fastify] = handlers as [(req: IncomingMessage, res: ServerResponse) => void]
+  server.removeListener('request', fastify)
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    let answered = false
+    try {
+      answered = front.gate?.(req, res) === true
+    } catch {
+      // Half an answer cannot be finished by Fastify: the connection is cut instead.
+      answered = res.headersSent
+      if (answered && !res.writableEnded) res.destroy()
+    }
+    if (!answered) fastify(req, res)
+  })
+}
+
 const requestIdRe = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** The caller's X-Request-Id when it is a sane one, else a new UUID. */
@@ -55,16 +79,11 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     // A body is three small fields; anything larger is not a request for us (413).
     bodyLimit: 4096,
     trustProxy,
-    // The HTTP server Fastify would make (its lib/server.js), with the gate in front of its handler.
-    serverFactory: (handler) => {
-      const server = createServer((req, res) => { if (front.gate?.(req, res) !== true) handler(req, res) })
-      // docs/API.md: keep-alive connections are closed after their response on shutdown, or close()
-      // waits for this timeout.
-      server.keepAliveTimeout = 72_000
-      // Waited updates take minutes: the request is received quickly, the answer comes late.
-      server.requestTimeout = 0
-      return server
-    },
+    // docs/API.md: keep-alive connections are closed after their response on shutdown, or close()
+    // waits for this timeout.
+    keepAliveTimeout: 72_000,
+    // Waited updates take minutes: the request is received quickly, the answer comes late.
+    requestTimeout: 0,
     // One access line per request, written when it completes (below), instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdOf,
@@ -72,6 +91,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     // type coercion ("123" stays a string, 123 is not a name).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } }
   })
+  gateInFront(app.server, front)
   // Only JSON bodies: text/plain is answered 415 like every other content type.
   app.removeContentTypeParser('text/plain')
   for (const schema of sharedSchemas) app.addSchema(schema)

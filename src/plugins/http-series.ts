@@ -33,7 +33,7 @@ export class HttpSeries {
       this.#series.set(key, series)
     }
     series.count++
-    series.sum += seconds
+    if (Number.isFinite(seconds)) series.sum += seconds
     const bucket = this.#bounds.findIndex((bound) => seconds <= bound)
     if (bucket !== -1) series.buckets[bucket]!++
   }
@@ -43,10 +43,10 @@ export class HttpSeries {
     let cumulative = 0
     const values: MetricValue[] = this.#bounds.map((le, i) => {
       cumulative += series.buckets[i]!
-      return { labels: { ...series.labels, le }, value: cumulative, metricName: `${name}_bucket` }
+      return { labels: { le, ...series.labels }, value: cumulative, metricName: `${name}_bucket` }
     })
     values.push(
-      { labels: { ...series.labels, le: '+Inf' }, value: series.count, metricName: `${name}_bucket` },
+      { labels: { le: '+Inf', ...series.labels }, value: series.count, metricName: `${name}_bucket` },
       { labels: series.labels, value: series.sum, metricName: `${name}_sum` },
       { labels: series.labels, value: series.count, metricName: `${name}_count` })
     return values

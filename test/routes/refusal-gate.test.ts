@@ -1,5 +1,6 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
+import { generateKeyPairSync } from 'node:crypto'
 import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
@@ -8,6 +9,7 @@ import { buildApp } from '../../src/app.ts'
 import { clientAddressOf, trustProxyOption } from '../../src/auth/trust-proxy.ts'
 import { FakeDocker } from '../fake-docker.ts'
 import { b64url, bearer, testConfig, token } from '../helper.ts'
+import { githubClaims, oidcEnv, startProvider } from '../oidc-provider.ts'
 
 /**
  * The refusal gate (src/auth/refusal-gate.ts) answers bad tokens on the socket, before Fastify:
@@ -53,7 +55,7 @@ const refusals: Record<string, OutgoingHttpHeaders> = {
 }
 
 test('gate: every refusal over HTTP is the auth hook\'s answer, and never reaches Fastify', async (t) => {
-  const { app, url, reached } = await listening(t)
+  const { app, url, reached } = await listening(t, { AUTH_FAILURE_LIMIT: '1000' })
   for (const [name, headers] of Object.entries(refusals)) {
     const real = await send(url, 'POST', '/update', { ...headers, 'x-request-id': `gate-${name.length}` }, '{"appName":"web"}')
     const hook = await app.inject({ method: 'POST', url: '/update', headers: { 'content-type': 'application/json', ...headers as Record<string, string> }, payload: '{"appName":"web"}' })
@@ -87,14 +89,16 @@ test('gate: what is not exactly a token route goes to Fastify unchanged', async 
 })
 
 test('gate: one limiter and one set of counters with the hook; the 429 carries Retry-After', async (t) => {
-  const { app, url } = await listening(t, { AUTH_FAILURE_LIMIT: '3' })
+  const { app, url, reached } = await listening(t, { AUTH_FAILURE_LIMIT: '3' })
   for (let i = 0; i < 2; i++) assert.equal((await send(url, 'POST', '/update', {}, '{}')).status, 401)
+  assert.equal(reached(), 0, 'refused by the gate')
   // The third failure comes through the hook (inject, from the same loopback address): the limit.
   assert.equal((await app.inject({ method: 'POST', url: '/update', remoteAddress: '127.0.0.1', payload: {} })).statusCode, 401)
   const limited = await send(url, 'POST', '/update', bearer(), '{}')
   assert.equal(limited.status, 429)
   assert.equal(JSON.parse(limited.body).code, 'CU_TOO_MANY_AUTH_FAILURES')
   assert.ok(Number(limited.headers['retry-after']) > 0, JSON.stringify(limited.headers))
+  assert.equal(reached(), 1, 'only the injected request reached Fastify')
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
   assert.match(metrics, /container_updater_auth_failures_total\{reason="missing"\} 3\n/)
   assert.match(metrics, /container_updater_auth_failures_total\{reason="rate_limited"\} 1\n/)
@@ -104,11 +108,12 @@ test('gate: one limiter and one set of counters with the hook; the 429 carries R
 })
 
 test('gate: behind a trusted proxy the limit applies per forwarded client, as request.ip says', async (t) => {
-  const { url } = await listening(t, { AUTH_FAILURE_LIMIT: '2', TRUST_PROXY: '127.0.0.1' })
+  const { url, reached } = await listening(t, { AUTH_FAILURE_LIMIT: '2', TRUST_PROXY: '127.0.0.1' })
   const from = (client: string) => ({ 'x-forwarded-for': `203.0.113.9, ${client}` })
   for (let i = 0; i < 2; i++) assert.equal((await send(url, 'POST', '/update', from('198.51.100.1'), '{}')).status, 401)
   assert.equal((await send(url, 'POST', '/update', from('198.51.100.1'), '{}')).status, 429)
   assert.equal((await send(url, 'POST', '/update', from('198.51.100.2'), '{}')).status, 401)
+  assert.equal(reached(), 0, 'all answered by the gate')
 })
 
 test('the gate\'s client address is Fastify\'s request.ip for every TRUST_PROXY form', async (t) => {
@@ -135,4 +140,18 @@ test('gate: at debug level every refusal goes through Fastify and has its access
   const access = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'request completed')
   assert.equal(access?.authFailure, 'signature', lines.join(''))
   assert.ok(!lines.join('').includes(forged.slice(-20)), 'the token is never logged')
+})
+
+test('gate: an identity-provider token is checked once, its verdict handed to the hook', async (t) => {
+  const provider = await startProvider()
+  t.after(() => provider.close())
+  const { app, url, reached } = await listening(t, oidcEnv(provider, { rules: [{ claims: { repository: 'acme/web' }, services: ['web'] }] }))
+  const good = await send(url, 'GET', '/updates', bearer(provider.sign(githubClaims())))
+  assert.equal(good.status, 200, good.body)
+  // Signed by a key the provider never published: the key fetch happens, the answer is the hook's.
+  const forged = await send(url, 'GET', '/updates', bearer(provider.sign(githubClaims(), { key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey })))
+  assert.equal(forged.status, 401, forged.body)
+  assert.equal(reached(), 2, 'both went on to Fastify (the gate cannot answer while a key is fetched)')
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  assert.match(metrics, /container_updater_auth_failures_total\{reason="signature"\} 1\n/, 'one refusal, counted once')
 })
