@@ -1,5 +1,5 @@
 import type autocannon from 'autocannon'
-import { ROUNDS, badRequest, cannon, cpuMs, distinctBadRequests, median, pinForThroughput, rate, record, section, startBare, startUpdater, stop, type Proc } from '../lib.ts'
+import { THROUGHPUT_ROUNDS, badRequest, cannon, cpuMs, distinctBadRequests, median, pinForThroughput, rate, record, section, startBare, startUpdater, stop, type Proc } from '../lib.ts'
 
 interface Run { perSecond: number, cpuMicros: number }
 
@@ -23,7 +23,7 @@ export async function rejected (): Promise<void> {
   const unpin = pinForThroughput()
   const runs: Record<'ours' | 'distinct' | 'limited' | 'bare', Run[]> = { ours: [], distinct: [], limited: [], bare: [] }
   try {
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
       const updater = await startUpdater()
       runs.ours.push(await load(updater, badRequest))
       runs.distinct.push(await load(updater, distinctBadRequests))
