@@ -29,13 +29,9 @@ REGISTRY_USER=cu-cluster
 
 log() { printf 'test-cluster: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
-wait_for() { # wait_for SECONDS COMMAND...
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
+fail() { die "$@"; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 node_ns() { echo "cu-cluster-$1"; }
 node_addr() { echo "198.18.0.1${1#node}"; }
@@ -48,16 +44,6 @@ ns_exists() { [[ -e /run/netns/$1 ]]; }
 hub() { nsenter --net="/run/netns/$HUB_NS" "$@"; }
 
 # --- prerequisites ----------------------------------------------------------------------------------
-apt_install() {
-  log "installing $* from Debian's packages"
-  export DEBIAN_FRONTEND=noninteractive
-  if [[ ! -f "$RUN_DIR/apt-updated" ]]; then
-    apt-get update -qq >&2 || die "apt-get update failed; install $* by hand"
-    touch "$RUN_DIR/apt-updated"
-  fi
-  apt-get install -y -qq --no-install-recommends "$@" >&2 || die "apt-get install $* failed; install it by hand"
-}
-
 require_tools() {
   [[ $(id -u) -eq 0 ]] || die "must run as root (it creates network namespaces and starts dockerd)"
   mkdir -p "$RUN_DIR" "$STATE_DIR"
@@ -122,22 +108,7 @@ ensure_registry() {
     (umask 077 && printf '%s:%s\n' "$REGISTRY_USER" "$password" >"$RUN_DIR/registry-credentials")
     (umask 077 && printf '%s:%s\n' "$REGISTRY_USER" "$(bcrypt_hash "$password")" >"$STATE_DIR/htpasswd")
   fi
-  cat >"$RUN_DIR/registry.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $STATE_DIR/registry
-  delete:
-    enabled: true
-auth:
-  htpasswd:
-    realm: container-updater-cluster
-    path: $STATE_DIR/htpasswd
-http:
-  addr: $REGISTRY_ADDR
-EOF
+  registry_config "$STATE_DIR/registry" "$REGISTRY_ADDR" "$STATE_DIR/htpasswd" container-updater-cluster >"$RUN_DIR/registry.yml"
   local pid
   pid=$(cat "$RUN_DIR/registry.pid" 2>/dev/null || true)
   [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true

@@ -24,24 +24,9 @@ give_up() {
 }
 is_root() { [[ $(id -u) -eq 0 ]]; }
 docker_up() { docker info >/dev/null 2>&1; }
-wait_for() { # wait_for SECONDS COMMAND...
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.5
-  done
-}
-
-apt_install() {
-  is_root || give_up "cannot install $* without root"
-  log "installing $* from Debian's packages"
-  export DEBIAN_FRONTEND=noninteractive
-  if [[ ! -f "$RUN_DIR/apt-updated" ]]; then
-    apt-get update -qq >&2 || give_up "apt-get update failed"
-    touch "$RUN_DIR/apt-updated"
-  fi
-  apt-get install -y -qq --no-install-recommends "$@" >&2 || give_up "apt-get install $* failed"
-}
+fail() { give_up "$@"; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 mkdir -p "$RUN_DIR" "$STATE_DIR" 2>/dev/null || { RUN_DIR=$(mktemp -d); OWNED_MARK="$RUN_DIR/dockerd.owned"; }
 
@@ -104,18 +89,7 @@ if ! registry_up; then
   # Test images are made fresh by every run: start from an empty store so it cannot grow forever.
   rm -rf "$STATE_DIR/registry"
   mkdir -p "$STATE_DIR/registry"
-  cat >"$RUN_DIR/registry.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $STATE_DIR/registry
-  delete:
-    enabled: true
-http:
-  addr: $REGISTRY_ADDR
-EOF
+  registry_config "$STATE_DIR/registry" "$REGISTRY_ADDR" >"$RUN_DIR/registry.yml"
   log "starting docker-registry on $REGISTRY_ADDR"
   setsid nohup docker-registry serve "$RUN_DIR/registry.yml" >"$RUN_DIR/registry.log" 2>&1 < /dev/null &
   wait_for 30 registry_up || { tail -20 "$RUN_DIR/registry.log" >&2; give_up "the registry did not come up"; }
