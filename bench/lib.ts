@@ -116,6 +116,8 @@ export async function stop ({ child, dataDir }: Proc): Promise<void> {
 /** Node flags of `npm start`, so the updater runs exactly as it does in production. */
 const startArgs = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1)
 /** BENCH_CPU_PROF=dir: every updater writes a V8 CPU profile there when it exits (bench/profile-top.ts reads them). */
+/** BENCH_SERVER=path: another build of the server (say, the previous commit's dist/server.js), for an A/B. */
+const serverPath = process.env.BENCH_SERVER ?? startArgs.at(-1)!
 const profileArgs = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
 const updaterEnv = { JWT_SECRET: SECRET, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', AUTH_FAILURE_LIMIT: '1000000000' }
 
@@ -123,7 +125,7 @@ const updaterEnv = { JWT_SECRET: SECRET, LOG_LEVEL: process.env.BENCH_LOG_LEVEL 
 export async function startUpdater (env: Record<string, string> = {}): Promise<Proc> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cu-bench-data-'))
   try {
-    const proc = await start([...startArgs.slice(0, -1), ...profileArgs, startArgs.at(-1)!], { ...updaterEnv, DATA_DIR: dataDir, ...env }, '/readyz')
+    const proc = await start([...startArgs.slice(0, -1), ...profileArgs, serverPath], { ...updaterEnv, DATA_DIR: dataDir, ...env }, '/readyz')
     return { ...proc, dataDir }
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true })

@@ -29,7 +29,7 @@ async function machine (): Promise<Record<string, string>> {
     cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
     memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
     node: process.version,
-    docker: await docker('version', '--format', 'engine {{.Server.Version}}, CLI {{.Client.Version}}'),
+    docker: await docker('version', '--format', 'engine {{.Server.Version}}, CLI {{.Client.Version}}').catch(() => 'no engine answered'),
     date: new Date().toISOString()
   }
 }
@@ -44,7 +44,9 @@ function table (): string {
 }
 
 async function main (): Promise<void> {
-  if (swarmSkip !== false) throw new Error(swarmSkip)
+  const onSwarm = ['notice', 'storecost', 'trigger', 'burst', 'coalescing', 'liveness', 'scale'].filter(runs)
+  // The refusal and footprint figures need no Swarm (nor a Docker engine).
+  if (onSwarm.length > 0 && swarmSkip !== false) throw new Error(swarmSkip)
   const env = await machine()
   console.log(`bench on ${env.cpu}, ${env.memory}, Node ${env.node}, Docker ${env.docker}${quick ? ' (quick)' : ''}`)
   const calls = await DockerCalls.create()
@@ -54,7 +56,6 @@ async function main (): Promise<void> {
   process.once('SIGTERM', interrupted)
   try {
     if (runs('rejected')) await rejected()
-    const onSwarm = ['notice', 'storecost', 'trigger', 'burst', 'coalescing', 'liveness', 'scale'].filter(runs)
     const image = onSwarm.length > 0 ? await benchImage() : ''
     if (runs('notice')) await notice(image, calls)
     if (runs('storecost')) await storeCost(image)
@@ -74,8 +75,7 @@ async function main (): Promise<void> {
     }
     if (runs('footprint')) await footprint()
   } finally {
-    const removed = await removeBenchServices()
-    console.log(`\nremoved ${removed} bench services`)
+    if (onSwarm.length > 0) console.log(`\nremoved ${await removeBenchServices()} bench services`)
     calls.close()
   }
   console.log('\n' + table())
