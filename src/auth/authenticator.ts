@@ -61,7 +61,7 @@ export function createAuthenticator ({ verifier, limit, windowMs, onFailure, onL
     const key = `${reason} ${message}`
     let answer = unauthorized.get(key)
     if (answer === undefined) {
-      answer = refusal(reason, { statusCode: 401, error: 'Unauthorized', message: `Unauthorized: ${message}`, code: 'CU_UNAUTHORIZED' })
+      answer = refusal(reason, unauthorizedBody(message))
       if (unauthorized.size < 64) unauthorized.set(key, answer)
     }
     return answer
@@ -83,6 +83,10 @@ export function createAuthenticator ({ verifier, limit, windowMs, onFailure, onL
 
   return { admit }
 }
+
+/** The 401 body, for every way a credential is refused (tokens here, webhook credentials in hooks.ts). */
+export const unauthorizedBody = (message: string): RefusalBody =>
+  ({ statusCode: 401, error: 'Unauthorized', message: `Unauthorized: ${message}`, code: 'CU_UNAUTHORIZED' })
 
 const refusal = (reason: AuthFailureReason, body: RefusalBody): Refusal =>
   Object.freeze({ ok: false, reason, body: Object.freeze(body), payload: JSON.stringify(body), retryAfter: undefined })

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import { errorReplies } from '../schemas/update.js'
 import type { AuthFailureReason } from '../plugins/auth.js'
+import { unauthorizedBody } from '../auth/authenticator.js'
 import { DeliveryLog } from '../hooks/deliveries.js'
 import { secretsEqual, validGithubSignature } from '../hooks/credentials.js'
 import { InvalidHookBody } from '../hooks/errors.js'
@@ -169,7 +170,7 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
 /** 401 in the error body's shape, answered directly (the access log line is then debug, not info). */
 function refuse (request: FastifyRequest, reply: FastifyReply, reason: AuthFailureReason, message: string): FastifyReply {
   request.authFailure = reason
-  return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: `Unauthorized: ${message}`, code: 'CU_UNAUTHORIZED' })
+  return reply.code(401).send(unauthorizedBody(message))
 }
 
 function parseJson (body: unknown): unknown {
