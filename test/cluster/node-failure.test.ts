@@ -1,4 +1,4 @@
-import { after, describe, test } from 'node:test'
+import { after, describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import {
   LOGGED_IN_CONFIG, NODES, cluster, clusterSkip, createService, docker, getJson, inspect, postUpdate,
@@ -42,6 +42,21 @@ async function waitMidUpdate (name: string, digest: string): Promise<void> {
   }, 60)
 }
 
+/**
+ * A slowly rolling 3-replica service, an updater with this UPDATE_TIMEOUT asked to roll it onto a
+ * newly pushed image, and the moment Swarm is mid-way through: what each test then breaks.
+ */
+async function updateUnderway (t: TestContext, prefix: string, timeout: number) {
+  const name = uniqueName(prefix)
+  const v1 = await pushImage(name, 'latest')
+  await createService(t, name, v1.ref, { extra: slowRollout, withRegistryAuth: true })
+  const v2 = await pushImage(name, 'latest')
+  const updater = await startUpdater(t, LOGGED_IN_CONFIG, { UPDATE_TIMEOUT: String(timeout) })
+  const answered = postWithDeadline(updater.url, { appName: name }, timeout)
+  await waitMidUpdate(name, v2.digest)
+  return { name, v1, v2, updater, answered }
+}
+
 /** The answer is what Swarm says now (a final state), or a timeout while Swarm still works. */
 async function assertTruthful (name: string, answer: Answer, v2digest: string): Promise<void> {
   const state = await swarmState(name)
@@ -67,14 +82,7 @@ describe('cluster: nodes failing during an update', { skip: clusterSkip }, () =>
   })
 
   test('cluster: a worker killed mid-update: Swarm\'s real outcome within UPDATE_TIMEOUT; its return changes nothing answered', async (t) => {
-    const name = uniqueName('cu-nodekill')
-    const v1 = await pushImage(name, 'latest')
-    await createService(t, name, v1.ref, { extra: slowRollout, withRegistryAuth: true })
-    const v2 = await pushImage(name, 'latest')
-    const updater = await startUpdater(t, LOGGED_IN_CONFIG, { UPDATE_TIMEOUT: String(WORKER_TIMEOUT) })
-
-    const answered = postWithDeadline(updater.url, { appName: name }, WORKER_TIMEOUT)
-    await waitMidUpdate(name, v2.digest)
+    const { name, v1, v2, updater, answered } = await updateUnderway(t, 'cu-nodekill', WORKER_TIMEOUT)
     // A worker whose task is still on v1: Swarm has yet to replace a task on a node that is gone.
     const victim = (await runningTasks(name)).find((task) => task.node !== 'cu-node1' && digestOf(task.image) === v1.digest)
     assert.ok(victim !== undefined, 'a worker still runs v1')
@@ -107,14 +115,7 @@ describe('cluster: nodes failing during an update', { skip: clusterSkip }, () =>
   })
 
   test('cluster: the manager\'s engine restarted mid-update: /readyz 503 then 200, and a truthful answer before the deadline', async (t) => {
-    const name = uniqueName('cu-mgrrestart')
-    const v1 = await pushImage(name, 'latest')
-    await createService(t, name, v1.ref, { extra: slowRollout, withRegistryAuth: true })
-    const v2 = await pushImage(name, 'latest')
-    const updater = await startUpdater(t, LOGGED_IN_CONFIG, { UPDATE_TIMEOUT: String(MANAGER_TIMEOUT) })
-
-    const answered = postWithDeadline(updater.url, { appName: name }, MANAGER_TIMEOUT)
-    await waitMidUpdate(name, v2.digest)
+    const { name, v2, updater, answered } = await updateUnderway(t, 'cu-mgrrestart', MANAGER_TIMEOUT)
     await cluster('stop-node', 'node1', 'TERM')
     const notReady = await fetch(`${updater.url}/readyz`)
     assert.equal(notReady.status, 503)
