@@ -41,7 +41,7 @@ export default async function updatesRoutes (fastify: FastifyInstance): Promise<
       visible,
       ...(service !== undefined && { service }),
       ...(status !== undefined && { status }),
-      ...(since !== undefined && { since: new Date(since).toISOString() }),
+      ...(since !== undefined && { since }),
       ...(cursor !== undefined && { cursor })
     })
     return { updates: page.updates.map((r) => app.updater.liveRecord(r.updateId) ?? publicRecord(r)), nextCursor: page.nextCursor }
