@@ -38,6 +38,10 @@ export interface Authenticator {
    * (a key fetch). A refusal is counted (metrics, and the limiter for 401s) here, once.
    */
   admit: (raw: IncomingMessage, client: string) => Admission | Promise<Admission>
+  /** The 429 when this client has reached the failed-attempt limit (counted), else undefined. */
+  limited: (client: string) => Refusal | undefined
+  /** A credential refused by its own check (a webhook's signature or URL token): counted like a bad token. */
+  refuse: (client: string, reason: AuthFailureReason, message: string) => Refusal
 }
 
 // Exactly one scheme and one compact JWS; anything else is malformed before any decoding.
@@ -49,13 +53,13 @@ const bearerRe = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i
  */
 export function createAuthenticator ({ verifier, limit, windowMs, onFailure, onLimited }: AuthenticatorOptions): Authenticator {
   const limiter = new AuthFailureLimiter({ limit, windowMs })
-  const limited = refusal('rate_limited', { statusCode: 429, error: 'Too Many Requests', message: 'Too many failed authentications from this address; retry later', code: 'CU_TOO_MANY_AUTH_FAILURES' })
+  const tooMany = refusal('rate_limited', { statusCode: 429, error: 'Too Many Requests', message: 'Too many failed authentications from this address; retry later', code: 'CU_TOO_MANY_AUTH_FAILURES' })
   // The 401s by message: a few fixed texts (a claim check may add one with a value in it: bounded).
   const unauthorized = new Map<string, Refusal>()
 
-  function refuse (client: string, reason: AuthFailureReason, message: string): Admission {
+  function refuse (client: string, reason: AuthFailureReason, message: string): Refusal {
     onFailure(reason)
-    if (reason === 'rate_limited') return { ...limited, retryAfter: limiter.retryAfter(client) }
+    if (reason === 'rate_limited') return { ...tooMany, retryAfter: limiter.retryAfter(client) }
     // One line when a client reaches the limit; each refused request is only a debug line.
     if (limiter.recordFailure(client)) onLimited(client)
     const key = `${reason} ${message}`
@@ -68,7 +72,8 @@ export function createAuthenticator ({ verifier, limit, windowMs, onFailure, onL
   }
 
   function admit (raw: IncomingMessage, client: string): Admission | Promise<Admission> {
-    if (limiter.retryAfter(client) > 0) return refuse(client, 'rate_limited', limited.body.message)
+    const limit = limited(client)
+    if (limit !== undefined) return limit
     const header = raw.headers.authorization
     if (header === undefined || header === '') return refuse(client, 'missing', 'missing bearer token')
     if (header.length > MAX_TOKEN_LENGTH) return refuse(client, 'malformed', 'token too large')
@@ -81,11 +86,15 @@ export function createAuthenticator ({ verifier, limit, windowMs, onFailure, onL
     return verification instanceof Promise ? verification.then(settle) : settle(verification)
   }
 
-  return { admit }
+  function limited (client: string): Refusal | undefined {
+    return limiter.retryAfter(client) > 0 ? refuse(client, 'rate_limited', tooMany.body.message) : undefined
+  }
+
+  return { admit, limited, refuse }
 }
 
-/** The 401 body, for every way a credential is refused (tokens here, webhook credentials in hooks.ts). */
-export const unauthorizedBody = (message: string): RefusalBody =>
+/** The 401 body, for every way a credential is refused (tokens, and webhook credentials through refuse()). */
+const unauthorizedBody = (message: string): RefusalBody =>
   ({ statusCode: 401, error: 'Unauthorized', message: `Unauthorized: ${message}`, code: 'CU_UNAUTHORIZED' })
 
 const refusal = (reason: AuthFailureReason, body: RefusalBody): Refusal =>

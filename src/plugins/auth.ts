@@ -1,10 +1,10 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { createAuthenticator, type Admission, type Authenticator } from '../auth/authenticator.js'
+import { createAuthenticator, type Admission, type Authenticator, type Refusal } from '../auth/authenticator.js'
 import { clientKey } from '../auth/client-key.js'
 import { kAdmission, type AdmittedRequest } from '../auth/refusal-gate.js'
 import { scopeDecision } from '../auth/scope.js'
-import { createTokenVerifier, type AuthFailureReason, type Principal, type Verification } from '../auth/verifier.js'
+import { createTokenVerifier, type AuthFailureReason, type Principal } from '../auth/verifier.js'
 import { Forbidden } from '../errors.js'
 import type { Config } from '../config.js'
 
@@ -16,8 +16,10 @@ declare module 'fastify' {
     authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
     /** the decision behind authenticate, for the refusal gate in front of Fastify (app.ts) */
     authenticator: Authenticator
-    /** verifies a token (src/auth/verifier.ts; the CLI uses that module directly) */
-    verifyToken: (token: string) => Verification | Promise<Verification>
+    /** onRequest hook for routes with credentials of their own (webhooks): 429 when the address is limited */
+    authLimit: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
+    /** answers 401 for a credential refused by its own check, counted like a bad token */
+    refuseCredential: (request: FastifyRequest, reply: FastifyReply, reason: AuthFailureReason, message: string) => FastifyReply
     /** throws 403 unless the token may update one of these service names */
     authorizeService: (request: FastifyRequest, names: readonly string[]) => void
     /** may the token see (and update) a service of one of these names? For listings: never throws */
@@ -54,7 +56,6 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
   app.decorateRequest('principal', undefined)
   app.decorateRequest('authFailure', undefined)
 
-  app.decorate('verifyToken', verifier.verify)
   app.decorate('authenticator', authenticator)
 
   /**
@@ -71,9 +72,16 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
       request.principal = admission.principal
       return undefined
     }
-    request.authFailure = admission.reason
-    if (admission.retryAfter !== undefined) reply.header('retry-after', String(admission.retryAfter))
-    return reply.code(admission.body.statusCode).send(admission.body)
+    return send(request, reply, admission)
+  })
+
+  app.decorate('authLimit', async function authLimit (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const limited = authenticator.limited(clientKey(request.ip))
+    return limited === undefined ? undefined : send(request, reply, limited)
+  })
+
+  app.decorate('refuseCredential', function refuseCredential (request: FastifyRequest, reply: FastifyReply, reason: AuthFailureReason, message: string): FastifyReply {
+    return send(request, reply, authenticator.refuse(clientKey(request.ip), reason, message))
   })
 
   app.decorate('authorizeService', function authorizeService (request: FastifyRequest, names: readonly string[]): void {
@@ -84,6 +92,12 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
   app.decorate('mayUpdate', function mayUpdate (request: FastifyRequest, names: readonly string[]): boolean {
     return scopeDecision(request.principal, names, config.JWT_REQUIRE_SCOPE).allowed
   })
+}
+
+function send (request: FastifyRequest, reply: FastifyReply, refusal: Refusal): FastifyReply {
+  request.authFailure = refusal.reason
+  if (refusal.retryAfter !== undefined) reply.header('retry-after', String(refusal.retryAfter))
+  return reply.code(refusal.body.statusCode).send(refusal.body)
 }
 
 export default fp(auth, { fastify: '5.x', name: 'auth' })

@@ -1,7 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import { errorReplies } from '../schemas/update.js'
-import type { AuthFailureReason } from '../plugins/auth.js'
-import { unauthorizedBody } from '../auth/authenticator.js'
 import { DeliveryLog } from '../hooks/deliveries.js'
 import { secretsEqual, validGithubSignature } from '../hooks/credentials.js'
 import { InvalidHookBody } from '../hooks/errors.js'
@@ -141,12 +139,14 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
       ...routeOptions('github', 'Push events from GitHub Packages (ghcr.io)',
         'GitHub `registry_package` / `package` webhook (content type application/json), signed with GITHUB_WEBHOOK_SECRET ' +
         '(`X-Hub-Signature-256`); a missing or wrong signature is 401. Only published/updated container versions with a tag count.',
-        GithubBody, [])
+        GithubBody, []),
+      // The failed-attempt limit before the body is read: a limited address costs no HMAC.
+      onRequest: app.authLimit
     }, async (request, reply) => {
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
       const header = request.headers['x-hub-signature-256']
       if (!validGithubSignature(raw, header, githubSecret)) {
-        return refuse(request, reply, header === undefined ? 'missing' : 'signature', header === undefined ? 'missing X-Hub-Signature-256' : 'invalid X-Hub-Signature-256')
+        return app.refuseCredential(request, reply, header === undefined ? 'missing' : 'signature', header === undefined ? 'missing X-Hub-Signature-256' : 'invalid X-Hub-Signature-256')
       }
       return receive(request, reply, 'github', (body) => parseGithub(body, request.headers))
     })
@@ -159,18 +159,14 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
         'credential, compared in constant time and never logged.',
         DockerhubBody, []),
       onRequest: async (request, reply) => {
+        const limited = await app.authLimit(request, reply)
+        if (limited !== undefined) return limited
         const { token } = request.params as { token?: string }
-        if (token === undefined || !secretsEqual(token, dockerhubToken)) return refuse(request, reply, 'signature', 'invalid webhook token')
+        if (token === undefined || !secretsEqual(token, dockerhubToken)) return app.refuseCredential(request, reply, 'signature', 'invalid webhook token')
         return undefined
       }
     }, (request, reply) => receive(request, reply, 'dockerhub', parseDockerhub))
   }
-}
-
-/** 401 in the error body's shape, answered directly (the access log line is then debug, not info). */
-function refuse (request: FastifyRequest, reply: FastifyReply, reason: AuthFailureReason, message: string): FastifyReply {
-  request.authFailure = reason
-  return reply.code(401).send(unauthorizedBody(message))
 }
 
 function parseJson (body: unknown): unknown {

@@ -173,6 +173,27 @@ test('dockerhub: the URL token is the credential', async (t) => {
   assert.equal(calls.length, 1)
 })
 
+test('github and dockerhub: refused credentials count like bad tokens (metrics, and the failed-attempt limit: 429)', async (t) => {
+  const { app, calls } = await setup(t, { env: { AUTH_FAILURE_LIMIT: '3' } })
+  const raw = JSON.stringify(githubPackage())
+  const forged = githubHeaders(raw, { secret: 'not-the-secret' })
+  const statuses: number[] = []
+  statuses.push((await postJson(app, '/hooks/github', raw, forged)).statusCode)
+  statuses.push((await postJson(app, `/hooks/dockerhub/${'x'.repeat(DOCKERHUB_TOKEN.length)}`, dockerhubPush({ tag: 'v2' }))).statusCode)
+  statuses.push((await postJson(app, '/hooks/github', raw, forged)).statusCode)
+  // The address has reached the limit: even the right credentials wait, on every route.
+  const limited = await postJson(app, '/hooks/github', raw, githubHeaders(raw, { secret: GITHUB_SECRET }))
+  statuses.push(limited.statusCode, (await postJson(app, `/hooks/dockerhub/${DOCKERHUB_TOKEN}`, dockerhubPush({ tag: 'v2' }))).statusCode)
+  statuses.push((await app.inject({ method: 'GET', url: '/updates', headers: bearer() })).statusCode)
+  assert.deepEqual(statuses, [401, 401, 401, 429, 429, 429])
+  assert.equal(limited.json().code, 'CU_TOO_MANY_AUTH_FAILURES')
+  assert.ok(Number(limited.headers['retry-after']) > 0)
+  assert.equal(calls.length, 0)
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  assert.match(metrics, /container_updater_auth_failures_total\{reason="signature"\} 3\n/)
+  assert.match(metrics, /container_updater_auth_failures_total\{reason="rate_limited"\} 3\n/)
+})
+
 test('unconfigured sources have no route; a short Docker Hub token stops the start', async (t) => {
   const { app } = await setup(t, { hooks: {} })
   const raw = JSON.stringify(githubPackage())
