@@ -233,8 +233,9 @@ export class ServiceUpdater {
     if (job.final) return release() // cancelled by shutdown while it waited for a slot
     job.releaseSlot = release
     job.started = true
+    // Written with the base version, just before the Docker call (write.ts): until then a restart
+    // cancels it, whether the store says queued or updating.
     job.record.status = 'updating'
-    this.#ledger.save(job)
     // Stop crediting the previous (timed-out) update with anything from now on.
     previous?.watch.abort()
     let base: ServiceState
@@ -245,8 +246,8 @@ export class ServiceUpdater {
       if (started.warning !== undefined) {
         job.record.warning = started.warning
         job.record.message = `Docker could not pin the image to a digest: ${started.warning}`
+        this.#ledger.save(job)
       }
-      this.#ledger.save(job)
     } catch (error) {
       job.writing = false
       if (previous !== undefined && !previous.final) this.#watcher.restart(previous)

@@ -232,3 +232,20 @@ test('readiness: a node that is not a Swarm manager is told apart', async () => 
   docker.swarm = { LocalNodeState: 'inactive', ControlAvailable: false }
   await assert.rejects(updater.checkReady(), { code: 'CU_NOT_SWARM_MANAGER', statusCode: 503 })
 })
+
+test('an update writes its record once per change: queued, updating with its base version, the end', async () => {
+  const store = memoryStore()
+  const saved: string[] = []
+  const save = store.save.bind(store)
+  store.save = (record) => { saved.push(`${record.status}${record.baseVersion !== undefined ? '+base' : ''}${record.warning !== undefined ? '+warning' : ''}`); save(record) }
+  const { docker, updater } = setup({ store })
+  docker.addService('web', IMAGE)
+  assert.equal((await result(updater.submit(await updater.resolveService('web'), { appName: 'web' }))).status, 'completed')
+  assert.deepEqual(saved, ['queued', 'updating+base', 'completed+base'])
+  // Docker's warning (an image it could not pin) is written as soon as it is known.
+  saved.length = 0
+  docker.updateWarning = 'image 127.0.0.1:5000/web:latest could not be accessed on a registry to record its digest.'
+  const warned = await result(updater.submit(await updater.resolveService('web'), { appName: 'web' }))
+  assert.ok(warned.warning !== undefined)
+  assert.deepEqual(saved, ['queued', 'updating+base', 'updating+base+warning', `${warned.status}+base+warning`])
+})
