@@ -32,6 +32,15 @@ export function parseImageRef (ref: string): ImageRef {
   return { repository: rest, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) }
 }
 
+/** The digest a reference is pinned to, or undefined (also when it does not parse). */
+export function imageDigest (ref: string): string | undefined {
+  try {
+    return parseImageRef(ref).digest
+  } catch {
+    return undefined
+  }
+}
+
 export function formatImageRef ({ repository, tag, digest }: ImageRef): string {
   return repository + (tag !== undefined ? `:${tag}` : '') + (digest !== undefined ? `@${digest}` : '')
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { normalizeRepository, parseImageRef } from '../docker/image-ref.js'
+import { imageDigest, normalizeRepository, parseImageRef } from '../docker/image-ref.js'
 import { isValidTag } from '../docker/names.js'
 
 export type HookSource = 'distribution' | 'github' | 'harbor' | 'dockerhub'
@@ -129,12 +129,7 @@ export function matchesPush (serviceImage: string, event: PushEvent, aliases: Re
 
 /** The service spec already pins the pushed digest: updating it would restart for nothing. */
 export function isOnDigest (serviceImage: string, event: PushEvent): boolean {
-  if (event.digest === undefined) return false
-  try {
-    return parseImageRef(serviceImage).digest === event.digest
-  } catch {
-    return false
-  }
+  return event.digest !== undefined && imageDigest(serviceImage) === event.digest
 }
 
 /** `registry/repository:tag`, for log lines and `image` targets. */

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox'
 import { randomUUID } from 'node:crypto'
 import { BatchReply, PlanReply, UpdateBody, UpdateRecord, errorReplies } from '../schemas/update.js'
 import { candidateServiceNames } from '../docker/names.js'
-import { normalizeImageTarget, targetImage } from '../docker/image-ref.js'
+import { imageDigest, normalizeImageTarget, targetImage } from '../docker/image-ref.js'
 import type { ServiceState } from '../docker/swarm.js'
 import { resolveTagDigest, type TagDigest } from '../docker/registry-digest.js'
 import { dockerConfigPath } from '../docker/registry-auth.js'
@@ -115,7 +115,7 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
       let lookup = lookups.get(target)
       if (lookup === undefined) lookups.set(target, lookup = resolveTagDigest(target, { dockerConfigPath: dockerConfigPath() }))
       const found = await lookup
-      const current = /@(sha256:[0-9a-f]{64})$/.exec(service.image)?.[1]
+      const current = imageDigest(service.image)
       return {
         service: service.name,
         image: service.image,
