@@ -4,7 +4,7 @@ import { execFileRunner, type CommandRunner } from '../docker/runner.js'
 import { dockerConfigPath, registryAuthCheck, type RegistryAuthCheck } from '../docker/registry-auth.js'
 import { Swarm } from '../docker/swarm.js'
 import { ServiceEvents } from '../docker/events.js'
-import { memoryStore } from '../updates/memory-store.js'
+import { createMemoryStore } from '../updates/memory-store.js'
 import { openSqliteStore } from '../updates/sqlite-store.js'
 import { startPruning } from '../updates/pruning.js'
 import type { UpdateRecord, UpdateStore } from '../updates/records.js'
@@ -40,7 +40,7 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
   const swarm = new Swarm(runner, cli)
   // Durable records in SQLite under DATA_DIR; `:memory:` keeps them in this process only (tests).
   // A store that cannot be opened stops the start with one line (server.ts).
-  const store = options.store ?? (config.DATA_DIR === ':memory:' ? memoryStore(config.UPDATE_HISTORY) : openSqliteStore({ dataDir: config.DATA_DIR }))
+  const store = options.store ?? (config.DATA_DIR === ':memory:' ? createMemoryStore(config.UPDATE_HISTORY) : openSqliteStore({ dataDir: config.DATA_DIR }))
   const stopPruning = startPruning(store, {
     historyDays: config.HISTORY_DAYS,
     onError: (error) => app.log.error({ code: (error as { code?: string }).code }, `pruning old records failed: ${(error as Error).message}`)

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events'
 import type { ServiceEvents } from '../docker/events.js'
 import type { ServiceState } from '../docker/swarm.js'
 import type { ServicePoller } from './poller.js'
@@ -46,7 +45,6 @@ export class EventDrivenSource implements ServiceSource {
       // Watching starts before the first read: an event that comes during the read is kept.
       watch = { pending: 0 }
       this.#watches.set(id, watch)
-      setMaxListeners(0, signal)
       return this.#poller.next(id, signal, 0)
     }
     while (watch.pending === 0) {

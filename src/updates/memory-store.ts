@@ -67,5 +67,3 @@ export function createMemoryStore (max = Number.MAX_SAFE_INTEGER): UpdateStore {
     close: () => {}
   }
 }
-
-export const memoryStore = createMemoryStore

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Swarm } from '../../src/docker/swarm.ts'
 import { ServiceUpdater } from '../../src/updates/updater.ts'
-import { memoryStore } from '../../src/updates/memory-store.ts'
+import { createMemoryStore } from '../../src/updates/memory-store.ts'
 import type { UpdateRecord } from '../../src/updates/records.ts'
 import { FakeDocker, fail } from '../fake-docker.ts'
 
@@ -21,7 +21,7 @@ function setup (options: Partial<ConstructorParameters<typeof ServiceUpdater>[0]
   docker.registry.set('127.0.0.1:5000/web:v1', digest('1'))
   docker.registry.set('127.0.0.1:5000/web:v2', digest('2'))
   const events: Array<{ id: string, status: string, event: string }> = []
-  const store = memoryStore()
+  const store = createMemoryStore()
   const updater = new ServiceUpdater({
     swarm: new Swarm(docker.runner, { bin: 'docker' }),
     registryAuth: () => false,
@@ -145,7 +145,7 @@ test('garbage or truncated JSON from the CLI is a 502 naming the command, never 
     return badRunner(args, options)
   }
   const swarm = new Swarm(docker.runner, { bin: 'docker' })
-  const u2 = new ServiceUpdater({ swarm, registryAuth: () => false, store: memoryStore(), updateTimeoutMs: 1000 })
+  const u2 = new ServiceUpdater({ swarm, registryAuth: () => false, store: createMemoryStore(), updateTimeoutMs: 1000 })
   await assert.rejects(u2.resolveService('web'), (error: Error & { code?: string, statusCode?: number }) =>
     error.code === 'CU_DOCKER_FAILED' && error.statusCode === 502 && /unreadable answer from docker service inspect/.test(error.message) && !/JSON|position/i.test(error.message))
   await assert.rejects(u2.checkReady(), (error: Error & { code?: string }) => error.code === 'CU_DOCKER_FAILED' && !/JSON|position/i.test(error.message))
@@ -162,7 +162,7 @@ test('garbage on every poll: the caller hears timeout at its deadline, not a 500
     return inner(args, options)
   }
   const swarm = new Swarm(docker.runner, { bin: 'docker' })
-  const u = new ServiceUpdater({ swarm, registryAuth: () => false, store: memoryStore(), updateTimeoutMs: 150, pollIntervalMs: 5 })
+  const u = new ServiceUpdater({ swarm, registryAuth: () => false, store: createMemoryStore(), updateTimeoutMs: 150, pollIntervalMs: 5 })
   const answer = await u.submit(service, { appName: 'web' }).wait()
   assert.equal(answer.record.status, 'timeout')
   assert.equal(answer.error, undefined)
@@ -247,7 +247,7 @@ test('a restarted updater resumes what the earlier process left: running updates
 test('the updater\'s own service: answered at once, and left for the next instance on shutdown', async () => {
   const docker = new FakeDocker()
   const self = docker.addService('updater', IMAGE, { outcomes: ['never'] })
-  const store = memoryStore()
+  const store = createMemoryStore()
   const updater = new ServiceUpdater({ swarm: new Swarm(docker.runner, { bin: 'docker' }), registryAuth: () => false, store, updateTimeoutMs: 5000, pollIntervalMs: 2, selfServiceId: self.id })
   const service = await updater.resolveService('updater')
   assert.equal(updater.isSelf(service), true)
@@ -276,7 +276,7 @@ test('a timed-out update whose service update call is still in flight keeps its 
     }
     return inner(args, options)
   }
-  const updater = new ServiceUpdater({ swarm: new Swarm(docker.runner, { bin: 'docker' }), registryAuth: () => false, store: memoryStore(), updateTimeoutMs: 100, pollIntervalMs: 2 })
+  const updater = new ServiceUpdater({ swarm: new Swarm(docker.runner, { bin: 'docker' }), registryAuth: () => false, store: createMemoryStore(), updateTimeoutMs: 100, pollIntervalMs: 2 })
   const service = await updater.resolveService('web')
   const a = updater.submit(service, { appName: 'web', tag: 'v1' })
   assert.equal((await a.wait()).record.status, 'timeout')

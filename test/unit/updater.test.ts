@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Swarm } from '../../src/docker/swarm.ts'
 import { ServiceUpdater, type Answer } from '../../src/updates/updater.ts'
-import { memoryStore } from '../../src/updates/memory-store.ts'
+import { createMemoryStore } from '../../src/updates/memory-store.ts'
 import type { UpdateRecord } from '../../src/updates/records.ts'
 import { FakeDocker, fail } from '../fake-docker.ts'
 
@@ -17,7 +17,7 @@ export function setup (options: Partial<ConstructorParameters<typeof ServiceUpda
   const updater = new ServiceUpdater({
     swarm: new Swarm(docker.runner, { bin: 'docker' }),
     registryAuth: () => false,
-    store: memoryStore(),
+    store: createMemoryStore(),
     updateTimeoutMs: 5000,
     pollIntervalMs: 1,
     onRecord: (record) => settled.push(record),
@@ -211,7 +211,7 @@ test('without an UpdateStatus (reset by another client, or no replicas) the task
 })
 
 test('the memory store is bounded and close() refuses new updates', async () => {
-  const { docker, updater } = setup({ store: memoryStore(2) })
+  const { docker, updater } = setup({ store: createMemoryStore(2) })
   docker.addService('web', IMAGE)
   const service = await updater.resolveService('web')
   const ids: string[] = []
@@ -234,7 +234,7 @@ test('readiness: a node that is not a Swarm manager is told apart', async () => 
 })
 
 test('an update writes its record once per change: queued, updating with its base version, the end', async () => {
-  const store = memoryStore()
+  const store = createMemoryStore()
   const saved: string[] = []
   const save = store.save.bind(store)
   store.save = (record) => { saved.push(`${record.status}${record.baseVersion !== undefined ? '+base' : ''}${record.warning !== undefined ? '+warning' : ''}`); save(record) }
