@@ -24,6 +24,8 @@ declare module 'fastify' {
     authorizeService: (request: FastifyRequest, names: readonly string[]) => void
     /** may the token see (and update) a service of one of these names? For listings: never throws */
     mayUpdate: (request: FastifyRequest, names: readonly string[]) => boolean
+    /** true when the token's scope is every service (no `services` claim, JWT_REQUIRE_SCOPE off): listings need no filter */
+    seesAllServices: (request: FastifyRequest) => boolean
   }
   interface FastifyRequest {
     principal?: Principal
@@ -91,6 +93,10 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
 
   app.decorate('mayUpdate', function mayUpdate (request: FastifyRequest, names: readonly string[]): boolean {
     return scopeDecision(request.principal, names, config.JWT_REQUIRE_SCOPE).allowed
+  })
+
+  app.decorate('seesAllServices', function seesAllServices (request: FastifyRequest): boolean {
+    return request.principal?.services === undefined && !config.JWT_REQUIRE_SCOPE
   })
 }
 

@@ -35,10 +35,11 @@ export default async function updatesRoutes (fastify: FastifyInstance): Promise<
   }, async (request) => {
     const { service, status, since, limit = 20, cursor } = request.query
     // Existence is not revealed: records outside the scope are skipped as if they did not exist.
-    const visible = (names: Pick<Record, 'appName' | 'service'>): boolean => app.mayUpdate(request, [names.appName, names.service])
+    // A token for every service needs no filter (the store then skips its scope scan).
+    const visible = app.seesAllServices(request) ? undefined : (names: Pick<Record, 'appName' | 'service'>): boolean => app.mayUpdate(request, [names.appName, names.service])
     const page = app.updater.store.list({
       limit,
-      visible,
+      ...(visible !== undefined && { visible }),
       ...(service !== undefined && { service }),
       ...(status !== undefined && { status }),
       ...(since !== undefined && { since }),

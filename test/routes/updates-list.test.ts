@@ -1,7 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { FakeDocker } from '../fake-docker.ts'
-import { bearer, build } from '../helper.ts'
+import { bearer, build, token } from '../helper.ts'
 
 test('GET /updates: a `since` the schema lets through but no date parser reads is a 400, never a 500', async (t) => {
   const app = await build(t, {}, { runner: new FakeDocker().runner })
@@ -14,4 +17,23 @@ test('GET /updates: a `since` the schema lets through but no date parser reads i
   const ok = await app.inject({ method: 'GET', url: `/updates?since=${encodeURIComponent('2016-12-31T23:59:59+01:00')}`, headers: bearer() })
   assert.equal(ok.statusCode, 200, ok.body)
   assert.deepEqual(ok.json().updates, [])
+})
+
+test('GET /updates: an unscoped token lists every record, unless JWT_REQUIRE_SCOPE; a scoped one only its own', async (t) => {
+  for (const [requireScope, dataDir] of [['false', ':memory:'], ['true', ':memory:'], ['false', 'sqlite'], ['true', 'sqlite']] as const) {
+    const docker = new FakeDocker()
+    docker.addService('web', `127.0.0.1:5000/web:latest@sha256:${'a'.repeat(64)}`)
+    docker.addService('api', `127.0.0.1:5000/api:latest@sha256:${'a'.repeat(64)}`)
+    const dir = dataDir === 'sqlite' ? mkdtempSync(join(tmpdir(), 'cu-list-')) : dataDir
+    if (dir !== ':memory:') t.after(() => rmSync(dir, { recursive: true, force: true }))
+    const app = await build(t, { JWT_REQUIRE_SCOPE: requireScope, DATA_DIR: dir }, { runner: docker.runner })
+    for (const name of ['web', 'api']) {
+      const res = await app.inject({ method: 'POST', url: '/update', headers: { ...bearer(token({ services: [name] })), 'content-type': 'application/json' }, payload: { appName: name } })
+      assert.equal(res.statusCode, 200, res.body)
+    }
+    const list = async (jwt: string) => ((await app.inject({ method: 'GET', url: '/updates', headers: bearer(jwt) })).json().updates as Array<{ service: string }>).map((u) => u.service).sort()
+    assert.deepEqual(await list(token()), requireScope === 'true' ? [] : ['api', 'web'], `JWT_REQUIRE_SCOPE=${requireScope}, no services claim`)
+    assert.deepEqual(await list(token({ services: ['web'] })), ['web'])
+    assert.deepEqual(await list(token({ services: ['*'] })), ['api', 'web'])
+  }
 })
