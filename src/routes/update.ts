@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { randomUUID } from 'node:crypto'
 import { BatchReply, PlanReply, UpdateBody, UpdateRecord, errorReplies } from '../schemas/update.js'
 import { candidateServiceNames } from '../docker/names.js'
 import { imageDigest, normalizeImageTarget, targetImage } from '../docker/image-ref.js'
@@ -9,7 +8,7 @@ import type { ServiceState } from '../docker/swarm.js'
 import { resolveTagDigest, type TagDigest } from '../docker/registry-digest.js'
 import { dockerConfigPath } from '../docker/registry-auth.js'
 import { InvalidTarget, NoTargetAllowed, ServiceNotFound, ShuttingDown } from '../errors.js'
-import { hasLabel } from '../updates/labels.js'
+import { byRequiredLabel, submitBatch } from '../updates/batch.js'
 import type { StoredBatch, UpdateRecord as Record } from '../updates/records.js'
 import { batchStatus, httpStatusFor, servicesOfStack, servicesRunning } from '../updates/targets.js'
 import type { Answer } from '../updates/updater.js'
@@ -79,21 +78,15 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
     // Services outside the token's scope are neither updated nor named.
     const inScope = found.filter((service) => app.mayUpdate(request, [service.name]))
     if (inScope.length === 0) throw new ServiceNotFound(body.image ?? body.stack!)
-    const required = app.updater.requiredLabel
-    const skipped = inScope.filter((s) => required !== undefined && !hasLabel(s.labels, required))
-      .map((s) => ({ service: s.name, reason: `does not carry the label ${required!}` }))
-    const eligible = inScope.filter((s) => !skipped.some((k) => k.service === s.name))
+    const { eligible, skipped } = byRequiredLabel(app.updater, inScope)
     if (eligible.length === 0) {
       return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: new NoTargetAllowed(body.image ?? body.stack!).message, code: 'CU_NO_SERVICE_ENABLED', skipped })
     }
     const tag = body.image !== undefined ? normalizeImageTarget(body.image).tag : undefined
     if (body.dryRun === true) return { dryRun: true, target, plan: await plan(eligible, tag), skipped }
 
-    const batchId = randomUUID()
-    const jobs = eligible.map((service) => app.updater.submit(service, { appName: service.name, tag, requestedBy: request.principal?.subject, batchId }, arrivedAt))
-    const stored: StoredBatch = { batchId, target, updateIds: jobs.map((j) => j.record.updateId), skipped, createdAt: new Date(arrivedAt).toISOString(), ...(request.principal?.subject !== undefined && { requestedBy: request.principal.subject }) }
-    app.updater.store.saveBatch(stored)
-    auditAccepted(request, { batchId, updateIds: stored.updateIds, services: eligible.map((s) => s.name) })
+    const { batch: stored, jobs } = submitBatch(app.updater, eligible, { target, tag, requestedBy: request.principal?.subject, skipped, arrivedAt })
+    auditAccepted(request, { batchId: stored.batchId, updateIds: stored.updateIds, services: eligible.map((s) => s.name) })
     if (body.wait === false || eligible.some((s) => app.updater.isSelf(s))) {
       return reply.code(202).send(batchReply(stored, jobs.map((j) => j.record)))
     }

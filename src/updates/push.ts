@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { hasPushLabel, isOnDigest, matchesPush, pushedImage, type PushEvent, type PushOrigin, type RegistryAliases } from '../hooks/events.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
-import { hasLabel } from './labels.js'
+import { byRequiredLabel, submitBatch } from './batch.js'
 import type { StoredBatch } from './records.js'
 import type { ServiceUpdater } from './updater.js'
 
@@ -37,28 +36,22 @@ export function pushHandler (options: PushOptions): (events: PushEvent[], origin
   function startBatch (event: PushEvent, origin: PushOrigin, services: ServiceState[]): void {
     const image = pushedImage(event)
     const matching = services.filter((s) => matchesPush(s.image, event, aliases) && hasPushLabel(s.labels, pushLabel) && allowed(origin.services, s.name))
-    const skipped: StoredBatch['skipped'] = []
-    const eligible: ServiceState[] = []
-    for (const service of matching) {
-      if (event.digest !== undefined && isOnDigest(service.image, event)) skipped.push({ service: service.name, reason: 'already runs the pushed digest' })
-      else if (updater.requiredLabel !== undefined && !hasLabel(service.labels, updater.requiredLabel)) skipped.push({ service: service.name, reason: `does not carry the label ${updater.requiredLabel}` })
-      else eligible.push(service)
-    }
+    const onDigest = matching.filter((s) => isOnDigest(s.image, event))
+    const { eligible, skipped } = byRequiredLabel(updater, matching.filter((s) => !onDigest.includes(s)))
+    skipped.unshift(...onDigest.map((s) => ({ service: s.name, reason: 'already runs the pushed digest' })))
     if (eligible.length === 0) {
       log.info({ hook: { source: origin.source, eventId: event.id, image, skipped } }, 'push event: nothing to update')
       return
     }
-    const batchId = randomUUID()
     const requestedBy = `hook:${origin.source}${origin.subject !== undefined ? `:${origin.subject}` : ''}`
-    const updateIds: string[] = []
-    for (const service of eligible) {
-      try {
-        updateIds.push(updater.submit(service, { appName: service.name, tag: event.tag, requestedBy, batchId }).record.updateId)
-      } catch (error) {
-        skipped.push({ service: service.name, reason: (error as Error).message })
-      }
+    let batch: StoredBatch
+    try {
+      batch = submitBatch(updater, eligible, { target: { hook: `${origin.source}:${event.id}`, image }, tag: event.tag, requestedBy, skipped }).batch
+    } catch (error) {
+      log.warn({ err: error, hook: { source: origin.source, eventId: event.id, image } }, 'push event: no update could be started')
+      return
     }
-    updater.store.saveBatch({ batchId, target: { hook: `${origin.source}:${event.id}`, image }, updateIds, skipped, createdAt: new Date().toISOString(), requestedBy })
-    log.info({ audit: { event: 'accepted', source: origin.source, eventId: event.id, pusher: event.pusher, batchId, updateIds, services: eligible.map((s) => s.name), skipped } }, 'push event: updates started')
+    const { batchId, updateIds } = batch
+    log.info({ audit: { event: 'accepted', source: origin.source, eventId: event.id, pusher: event.pusher, batchId, updateIds, services: eligible.map((s) => s.name), skipped: batch.skipped } }, 'push event: updates started')
   }
 }

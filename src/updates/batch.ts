@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto'
+import type { ServiceState } from '../docker/swarm.js'
+import { hasLabel } from './labels.js'
+import type { StoredBatch } from './records.js'
+import type { ServiceUpdater } from './updater.js'
+
+type Skipped = StoredBatch['skipped']
+
+/** Splits services into those the updater may touch and those skipped for lack of the opt-in label (UPDATE_REQUIRE_LABEL). */
+export function byRequiredLabel (updater: ServiceUpdater, services: readonly ServiceState[]): { eligible: ServiceState[], skipped: Skipped } {
+  const required = updater.requiredLabel
+  if (required === undefined) return { eligible: [...services], skipped: [] }
+  const eligible = services.filter((s) => hasLabel(s.labels, required))
+  const skipped = services.filter((s) => !hasLabel(s.labels, required)).map((s) => ({ service: s.name, reason: `does not carry the label ${required}` }))
+  return { eligible, skipped }
+}
+
+export interface BatchRequest {
+  target: StoredBatch['target']
+  tag: string | undefined
+  requestedBy: string | undefined
+  /** services left out already, with their reasons */
+  skipped: Skipped
+  arrivedAt?: number
+}
+
+/**
+ * One update per service, each through its own lane, under one batch id, and the batch stored
+ * (POST /update with `image`/`stack`, and registry pushes). A service the updater refuses is
+ * skipped with the reason, not lost: its siblings are queued already. If none could be queued, the
+ * first refusal is thrown (shutting down, an invalid tag, the store down) and nothing is stored.
+ */
+export function submitBatch (updater: ServiceUpdater, services: readonly ServiceState[], request: BatchRequest) {
+  const arrivedAt = request.arrivedAt ?? Date.now()
+  const batchId = randomUUID()
+  const skipped = [...request.skipped]
+  const jobs: Array<ReturnType<ServiceUpdater['submit']>> = []
+  let refusal: unknown
+  for (const service of services) {
+    try {
+      jobs.push(updater.submit(service, { appName: service.name, tag: request.tag, requestedBy: request.requestedBy, batchId }, arrivedAt))
+    } catch (error) {
+      refusal ??= error
+      skipped.push({ service: service.name, reason: (error as Error).message })
+    }
+  }
+  if (jobs.length === 0 && refusal !== undefined) throw refusal
+  const batch: StoredBatch = {
+    batchId,
+    target: request.target,
+    updateIds: jobs.map((job) => job.record.updateId),
+    skipped,
+    createdAt: new Date(arrivedAt).toISOString(),
+    ...(request.requestedBy !== undefined && { requestedBy: request.requestedBy })
+  }
+  updater.store.saveBatch(batch)
+  return { batch, jobs }
+}
