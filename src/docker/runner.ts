@@ -64,15 +64,8 @@ export function execFileRunner ({ bin, timeoutMs, dockerHost, env = process.env,
         if (options?.onStderr !== undefined && stderr !== '') options.onStderr(String(stderr))
         return resolve(stdout)
       }
-      const aborted = (error as { name?: string }).name === 'AbortError'
-      const failure: CommandFailure = {
-        // Killed at our timeout, or by shutdown: either way Docker did not answer in time.
-        timedOut: aborted || (error.killed === true && error.signal === 'SIGKILL'),
-        exitCode: typeof error.code === 'number' ? error.code : null,
-        stderr: String(stderr)
-      }
-      if (typeof error.code === 'string') failure.spawnCode = error.code
-      reject(failure)
+      // Killed by shutdown: as at our timeout, Docker did not answer in time.
+      reject((error as { name?: string }).name === 'AbortError' ? { timedOut: true, exitCode: null, stderr: String(stderr) } : failureOf(error, String(stderr)))
     })
   }))
 }
@@ -102,6 +95,18 @@ function spawnPacer (): (start: () => void) => void {
       setImmediate(drain)
     }
   }
+}
+
+/** The CommandFailure of a call execFile reported failed. */
+export function failureOf (error: { code?: unknown, killed?: boolean, signal?: string | null }, stderr: string): CommandFailure {
+  const failure: CommandFailure = {
+    // Killed at our timeout: Docker did not answer in time.
+    timedOut: error.killed === true && error.signal === 'SIGKILL',
+    exitCode: typeof error.code === 'number' ? error.code : null,
+    stderr
+  }
+  if (typeof error.code === 'string') failure.spawnCode = error.code
+  return failure
 }
 
 export function isCommandFailure (value: unknown): value is CommandFailure {

@@ -3,11 +3,25 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { classifyFailure, dockerEnv, dockerReason, execFileRunner } from '../../src/docker/runner.ts'
 import { registryAuthCheck } from '../../src/docker/registry-auth.ts'
 
 const cli = { bin: 'docker', dockerHost: undefined }
 const failure = (stderr: string) => ({ timedOut: false, exitCode: 1, stderr })
+
+// A stand-in CLI that echoes its arguments (or hangs, warns, fails, names its parent).
+const binDir = mkdtempSync(join(tmpdir(), 'cu-bin-'))
+const fakeDocker = join(binDir, 'fake-docker')
+writeFileSync(fakeDocker, [
+  '#!/bin/sh',
+  'if [ "$1" = hang ]; then exec sleep 30; fi',
+  'if [ "$1" = warn ]; then echo "a warning" >&2; fi',
+  'if [ "$EXIT" != 0 ]; then echo "failed $*" >&2; fi',
+  'printf "%s|" "$@"',
+  'exit "$EXIT"',
+  ''
+].join('\n'), { mode: 0o755 })
 
 test('Docker failures are classified into actionable errors', () => {
   const cases: Array<[string, string, number]> = [
@@ -49,17 +63,34 @@ test('the Docker CLI never sees the JWT secret', () => {
 })
 
 test('execFileRunner passes arguments as an array and kills a hung command at its timeout', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cu-bin-'))
-  const bin = join(dir, 'fake-docker')
-  writeFileSync(bin, ['#!/bin/sh', 'if [ "$1" = hang ]; then exec sleep 30; fi', 'printf "%s|" "$@"', 'exit "$EXIT"', ''].join('\n'), { mode: 0o755 })
-  const run = execFileRunner({ bin, timeoutMs: 300, dockerHost: 'unix:///x.sock', env: { ...process.env, EXIT: '0' } })
+  const run = execFileRunner({ bin: fakeDocker, timeoutMs: 300, dockerHost: 'unix:///x.sock', env: { ...process.env, EXIT: '0' } })
   assert.equal(await run(['service', 'inspect', '--', '$(id); rm -rf /']), 'service|inspect|--|$(id); rm -rf /|')
+  let warned = ''
+  assert.equal(await run(['warn'], { onStderr: (stderr) => { warned = stderr } }), 'warn|')
+  assert.equal(warned, 'a warning\n')
   const started = Date.now()
-  await assert.rejects(run(['hang']), (f: { timedOut: boolean }) => f.timedOut)
+  await assert.rejects(run(['hang']), (f: { timedOut: boolean, spawnCode?: string }) => f.timedOut && f.spawnCode === undefined)
   assert.ok(Date.now() - started < 10_000, 'the hung child was killed')
-  const failing = execFileRunner({ bin, timeoutMs: 5000, env: { ...process.env, EXIT: '3' } })
-  await assert.rejects(failing(['x']), (f: { exitCode: number, stderr: string }) => f.exitCode === 3)
-  await assert.rejects(execFileRunner({ bin: join(dir, 'missing'), timeoutMs: 1000 })(['x']), (f: { spawnCode: string }) => f.spawnCode === 'ENOENT')
+  const failing = execFileRunner({ bin: fakeDocker, timeoutMs: 5000, env: { ...process.env, EXIT: '3' } })
+  await assert.rejects(failing(['x']), (f: { exitCode: number, stderr: string }) => f.exitCode === 3 && f.stderr === 'failed x\n')
+  await assert.rejects(execFileRunner({ bin: join(binDir, 'missing'), timeoutMs: 1000 })(['x']), (f: { spawnCode: string }) => f.spawnCode === 'ENOENT')
+})
+
+test('execFileRunner: shutdown kills the calls still running, as a timeout (504, not 503), and refuses new ones', async () => {
+  const calls = new AbortController()
+  const run = execFileRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0' }, signal: calls.signal })
+  assert.equal(await run(['ready']), 'ready|', 'the runner works before shutdown')
+  const hung = run(['hang'])
+  await sleep(200)
+  const started = Date.now()
+  calls.abort()
+  for (const call of [hung, run(['late'])]) {
+    await assert.rejects(call, (f: Error & { code: string }) => {
+      const error = classifyFailure(f, { bin: fakeDocker }) as Error & { code: string }
+      return error.code === 'CU_DOCKER_TIMEOUT'
+    })
+  }
+  assert.ok(Date.now() - started < 5000)
 })
 
 test('--with-registry-auth only with credentials for the image registry', () => {
