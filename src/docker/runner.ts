@@ -98,7 +98,7 @@ function spawnPacer (): (start: () => void) => void {
 }
 
 /** The CommandFailure of a call execFile reported failed. */
-export function failureOf (error: { code?: unknown, killed?: boolean, signal?: string | null }, stderr: string): CommandFailure {
+function failureOf (error: { code?: unknown, killed?: boolean, signal?: string | null }, stderr: string): CommandFailure {
   const failure: CommandFailure = {
     // Killed at our timeout: Docker did not answer in time.
     timedOut: error.killed === true && error.signal === 'SIGKILL',
