@@ -17,6 +17,8 @@ export interface CommandFailure {
   exitCode?: number | null
   timedOut: boolean
   stderr: string
+  /** why a call that timed out was stopped, when it was not its own timeout */
+  reason?: string
 }
 
 export interface RunOptions {
@@ -97,8 +99,8 @@ function spawnPacer (): (start: () => void) => void {
   }
 }
 
-/** The CommandFailure of a call execFile reported failed. */
-function failureOf (error: { code?: unknown, killed?: boolean, signal?: string | null }, stderr: string): CommandFailure {
+/** The CommandFailure of a call execFile reported failed (in this process or in the spawn helper). */
+export function failureOf (error: { code?: unknown, killed?: boolean, signal?: string | null }, stderr: string): CommandFailure {
   const failure: CommandFailure = {
     // Killed at our timeout: Docker did not answer in time.
     timedOut: error.killed === true && error.signal === 'SIGKILL',
@@ -142,7 +144,7 @@ export function classifyFailure (failure: unknown, { bin, dockerHost }: { bin: s
   if (!isCommandFailure(failure)) return failure instanceof Error ? failure : new DockerFailed(String(failure))
   if (failure.spawnCode === 'ENOENT') return new DockerUnavailable(`the Docker CLI (${bin}) is not installed or not on PATH`)
   if (failure.spawnCode !== undefined) return new DockerUnavailable(`cannot run the Docker CLI (${failure.spawnCode})`)
-  if (failure.timedOut) return new DockerTimeout('the Docker CLI was stopped after its timeout')
+  if (failure.timedOut) return new DockerTimeout(failure.reason ?? 'the Docker CLI was stopped after its timeout')
   const { stderr } = failure
   if (/permission denied while trying to connect/i.test(stderr)) {
     return new DockerPermissionDenied(socketPermissionHint(dockerHost))

@@ -1,10 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { classifyFailure, dockerEnv, dockerReason, execFileRunner } from '../../src/docker/runner.ts'
+import { spawnerRunner } from '../../src/docker/spawner.ts'
 import { registryAuthCheck } from '../../src/docker/registry-auth.ts'
 
 const cli = { bin: 'docker', dockerHost: undefined }
@@ -16,12 +17,36 @@ const fakeDocker = join(binDir, 'fake-docker')
 writeFileSync(fakeDocker, [
   '#!/bin/sh',
   'if [ "$1" = hang ]; then exec sleep 30; fi',
+  'if [ "$1" = ppid ]; then echo "$PPID"; exit 0; fi',
   'if [ "$1" = warn ]; then echo "a warning" >&2; fi',
   'if [ "$EXIT" != 0 ]; then echo "failed $*" >&2; fi',
   'printf "%s|" "$@"',
   'exit "$EXIT"',
   ''
 ].join('\n'), { mode: 0o755 })
+
+const childrenOf = (pid: number): number[] => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+const alive = (pid: number): boolean => {
+  try {
+    // A zombie is dead too: killed, waiting for a parent to reap it.
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+async function waitFor<T> (probe: () => T | undefined, ms = 5000): Promise<T> {
+  for (const until = Date.now() + ms; Date.now() < until; await sleep(20)) {
+    const value = probe()
+    if (value !== undefined) return value
+  }
+  throw new Error('timed out waiting')
+}
 
 test('Docker failures are classified into actionable errors', () => {
   const cases: Array<[string, string, number]> = [
@@ -62,35 +87,67 @@ test('the Docker CLI never sees the JWT secret', () => {
   assert.deepEqual(env, { PATH: '/bin', HOME: '/root', DOCKER_HOST: 'unix:///tmp/d.sock' })
 })
 
-test('execFileRunner passes arguments as an array and kills a hung command at its timeout', async () => {
-  const run = execFileRunner({ bin: fakeDocker, timeoutMs: 300, dockerHost: 'unix:///x.sock', env: { ...process.env, EXIT: '0' } })
-  assert.equal(await run(['service', 'inspect', '--', '$(id); rm -rf /']), 'service|inspect|--|$(id); rm -rf /|')
-  let warned = ''
-  assert.equal(await run(['warn'], { onStderr: (stderr) => { warned = stderr } }), 'warn|')
-  assert.equal(warned, 'a warning\n')
-  const started = Date.now()
-  await assert.rejects(run(['hang']), (f: { timedOut: boolean, spawnCode?: string }) => f.timedOut && f.spawnCode === undefined)
-  assert.ok(Date.now() - started < 10_000, 'the hung child was killed')
-  const failing = execFileRunner({ bin: fakeDocker, timeoutMs: 5000, env: { ...process.env, EXIT: '3' } })
-  await assert.rejects(failing(['x']), (f: { exitCode: number, stderr: string }) => f.exitCode === 3 && f.stderr === 'failed x\n')
-  await assert.rejects(execFileRunner({ bin: join(binDir, 'missing'), timeoutMs: 1000 })(['x']), (f: { spawnCode: string }) => f.spawnCode === 'ENOENT')
+// The same contract, whether the CLI is started here or by the spawn helper (DOCKER_SPAWN_HELPER).
+for (const [name, runner] of [['execFileRunner', execFileRunner], ['spawnerRunner', spawnerRunner]] as const) {
+  test(`${name} passes arguments as an array and kills a hung command at its timeout`, async () => {
+    const run = runner({ bin: fakeDocker, timeoutMs: 300, dockerHost: 'unix:///x.sock', env: { ...process.env, EXIT: '0' } })
+    assert.equal(await run(['service', 'inspect', '--', '$(id); rm -rf /']), 'service|inspect|--|$(id); rm -rf /|')
+    let warned = ''
+    assert.equal(await run(['warn'], { onStderr: (stderr) => { warned = stderr } }), 'warn|')
+    assert.equal(warned, 'a warning\n')
+    const started = Date.now()
+    await assert.rejects(run(['hang']), (f: { timedOut: boolean, spawnCode?: string }) => f.timedOut && f.spawnCode === undefined)
+    assert.ok(Date.now() - started < 10_000, 'the hung child was killed')
+    const failing = runner({ bin: fakeDocker, timeoutMs: 5000, env: { ...process.env, EXIT: '3' } })
+    await assert.rejects(failing(['x']), (f: { exitCode: number, stderr: string }) => f.exitCode === 3 && f.stderr === 'failed x\n')
+    await assert.rejects(runner({ bin: join(binDir, 'missing'), timeoutMs: 1000 })(['x']), (f: { spawnCode: string }) => f.spawnCode === 'ENOENT')
+  })
+
+  test(`${name}: shutdown kills the calls still running, as a timeout (504, not 503), and refuses new ones`, async () => {
+    const calls = new AbortController()
+    const run = runner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0' }, signal: calls.signal })
+    assert.equal(await run(['ready']), 'ready|', 'the runner works before shutdown')
+    const hung = run(['hang'])
+    await sleep(200)
+    const started = Date.now()
+    calls.abort()
+    for (const call of [hung, run(['late'])]) {
+      await assert.rejects(call, (f: Error & { code: string }) => {
+        const error = classifyFailure(f, { bin: fakeDocker }) as Error & { code: string }
+        return error.code === 'CU_DOCKER_TIMEOUT'
+      })
+    }
+    assert.ok(Date.now() - started < 5000)
+  })
+}
+
+test('spawnerRunner: the helper is a process of its own without the JWT secret; when it dies, its calls end as timeouts (a write may have landed), its CLI processes are killed, and the next call starts a new helper', async () => {
+  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0', JWT_SECRET: 'x'.repeat(32) } })
+  const helper = Number(await run(['ppid']))
+  assert.ok(helper > 0 && helper !== process.pid, 'the CLI is started by another process')
+  assert.doesNotMatch(readFileSync(`/proc/${helper}/environ`, 'utf8'), /JWT_SECRET/)
+  const hung = run(['hang'])
+  const cli = await waitFor(() => childrenOf(helper)[0])
+  process.kill(helper, 'SIGKILL')
+  await assert.rejects(hung, (f: unknown) => {
+    const error = classifyFailure(f, { bin: fakeDocker }) as Error & { code: string }
+    return error.code === 'CU_DOCKER_TIMEOUT' && /exited while the call ran/.test(error.message)
+  })
+  await waitFor(() => !alive(cli) || undefined)
+  const next = Number(await run(['ppid']))
+  assert.ok(next > 0 && next !== helper, 'a new helper started')
 })
 
-test('execFileRunner: shutdown kills the calls still running, as a timeout (504, not 503), and refuses new ones', async () => {
+test('spawnerRunner: on shutdown the helper kills the CLI processes still running and exits', async () => {
   const calls = new AbortController()
-  const run = execFileRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0' }, signal: calls.signal })
-  assert.equal(await run(['ready']), 'ready|', 'the runner works before shutdown')
-  const hung = run(['hang'])
-  await sleep(200)
-  const started = Date.now()
+  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0' }, signal: calls.signal })
+  const helper = Number(await run(['ppid']))
+  const hung = run(['hang']).catch(() => 'stopped')
+  const cli = await waitFor(() => childrenOf(helper)[0])
   calls.abort()
-  for (const call of [hung, run(['late'])]) {
-    await assert.rejects(call, (f: Error & { code: string }) => {
-      const error = classifyFailure(f, { bin: fakeDocker }) as Error & { code: string }
-      return error.code === 'CU_DOCKER_TIMEOUT'
-    })
-  }
-  assert.ok(Date.now() - started < 5000)
+  assert.equal(await hung, 'stopped')
+  await waitFor(() => !alive(cli) || undefined)
+  await waitFor(() => !alive(helper) || undefined)
 })
 
 test('--with-registry-auth only with credentials for the image registry', () => {
