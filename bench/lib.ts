@@ -154,7 +154,22 @@ export function cpuMs (p: Proc): number {
   }
 }
 
-export const rssMb = (p: Proc): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.child.pid}/status`, 'utf8'))?.[1]) / 1024
+const pidRssMb = (pid: number | undefined): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
+export const rssMb = (p: Proc): number => pidRssMb(p.child.pid)
+
+/**
+ * The updater's spawn helper (DOCKER_SPAWN_HELPER), a process of its own: its RSS, and its private
+ * memory (USS: what it adds; the rest of its RSS is the node binary's pages, shared with the updater).
+ */
+export function helperMemoryMb (p: Proc): { rss: number, private: number } {
+  const pid = p.child.pid
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)
+  const helper = children.find((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('spawner-child'))
+  if (helper === undefined) return { rss: 0, private: 0 }
+  const rollup = readFileSync(`/proc/${helper}/smaps_rollup`, 'utf8')
+  const kB = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN)
+  return { rss: pidRssMb(helper), private: (kB('Private_Clean') + kB('Private_Dirty')) / 1024 }
+}
 
 export async function cannon (url: string, opts: Partial<autocannon.Options> = {}): Promise<autocannon.Result> {
   return autocannon({ url, connections: 50, ...(opts.amount === undefined && { duration: SECONDS }), ...opts })
