@@ -160,12 +160,13 @@ export const rssMb = (p: Proc): number => pidRssMb(p.child.pid)
 /**
  * The updater's spawn helper (DOCKER_SPAWN_HELPER), a process of its own: its RSS, and its private
  * memory (USS: what it adds; the rest of its RSS is the node binary's pages, shared with the updater).
+ * NaN when the updater runs none (DOCKER_SPAWN_HELPER=false, or an older BENCH_SERVER).
  */
 export function helperMemoryMb (p: Proc): { rss: number, private: number } {
   const pid = p.child.pid
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number)
   const helper = children.find((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('spawner-child'))
-  if (helper === undefined) return { rss: 0, private: 0 }
+  if (helper === undefined) return { rss: NaN, private: NaN }
   const rollup = readFileSync(`/proc/${helper}/smaps_rollup`, 'utf8')
   const kB = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN)
   return { rss: pidRssMb(helper), private: (kB('Private_Clean') + kB('Private_Dirty')) / 1024 }

@@ -36,7 +36,7 @@ export const EnvSchema = Type.Object({
   DOCKER_HOST: Type.Optional(Type.String()),
   DOCKER_BIN: Type.String({ default: 'docker', description: 'the Docker CLI to run' }),
   DOCKER_COMMAND_TIMEOUT: Type.Integer({ default: 60, minimum: 1, description: 'seconds before a Docker CLI call is killed' }),
-  DOCKER_SPAWN_HELPER: Type.Boolean({ default: true, description: 'start Docker CLI calls from a small helper process (~40 MB), so that process starts never hold the HTTP event loop; false starts them in the updater' }),
+  DOCKER_SPAWN_HELPER: Type.Boolean({ default: true, description: 'start Docker CLI calls from a small helper process (~8 MB of its own), so that process starts do not hold the HTTP event loop; false starts them in the updater' }),
   MAX_CONCURRENT_UPDATES: Type.Integer({ default: 8, minimum: 1, description: 'Docker updates running at once across services' }),
   UPDATE_HISTORY: Type.Integer({ default: 1000, minimum: 1, description: 'update records kept for GET /updates/:id' }),
   AUTH_FAILURE_LIMIT: Type.Integer({ default: 30, minimum: 1, description: 'failed authentications per client address and window before 429' }),

@@ -6,7 +6,8 @@ import {
 } from '../errors.js'
 
 /**
- * The only place that spawns `docker`. Arguments always travel as an array to execFile (no shell),
+ * Runs `docker` in this process (./spawner.ts runs it from a helper process; ./events.ts streams
+ * `docker events`). Arguments always travel as an array to execFile (no shell),
  * every call has a timeout after which the child is SIGKILLed (and reaped by Node), and failures are
  * classified into the domain errors the HTTP layer maps to statuses.
  */
@@ -143,6 +144,7 @@ export function socketPermissionHint (dockerHost?: string): string {
 export function classifyFailure (failure: unknown, { bin, dockerHost }: { bin: string, dockerHost?: string | undefined }): Error {
   if (!isCommandFailure(failure)) return failure instanceof Error ? failure : new DockerFailed(String(failure))
   if (failure.spawnCode === 'ENOENT') return new DockerUnavailable(`the Docker CLI (${bin}) is not installed or not on PATH`)
+  if (failure.spawnCode === 'EHELPER') return new DockerUnavailable('the process that starts Docker CLI calls could not be started or reached')
   if (failure.spawnCode !== undefined) return new DockerUnavailable(`cannot run the Docker CLI (${failure.spawnCode})`)
   if (failure.timedOut) return new DockerTimeout(failure.reason ?? 'the Docker CLI was stopped after its timeout')
   const { stderr } = failure

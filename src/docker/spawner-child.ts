@@ -1,5 +1,5 @@
 import { execFile, type ChildProcess } from 'node:child_process'
-import type { SpawnRequest, SpawnResult } from './spawner-protocol.js'
+import type { HelperReady, SpawnRequest, SpawnResult } from './spawner-protocol.js'
 
 /**
  * The spawn helper: a small process of its own that starts the updater's Docker CLI calls
@@ -9,37 +9,42 @@ import type { SpawnRequest, SpawnResult } from './spawner-protocol.js'
  * running is killed and the helper exits.
  */
 
+// Defence in depth: the updater forks this process with the CLI's environment already, but a Node
+// flag such as --env-file could load secrets again.
+for (const key of Object.keys(process.env)) if (key.startsWith('JWT_')) delete process.env[key]
+
 const running = new Map<number, ChildProcess>()
 
 function start ({ id, bin, args, timeoutMs, maxBuffer }: SpawnRequest): void {
-  const child = execFile(bin, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer, windowsHide: true }, (error, stdout, stderr) => {
-    running.delete(id)
-    const result: SpawnResult = { id, stdout: String(stdout), stderr: String(stderr) }
-    if (error !== null) {
-      result.error = {
-        code: (error as { code?: unknown }).code as string | number | null ?? null,
-        killed: error.killed === true,
-        signal: error.signal ?? null
+  let child: ChildProcess
+  try {
+    child = execFile(bin, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer, windowsHide: true }, (error, stdout, stderr) => {
+      running.delete(id)
+      const result: SpawnResult = { id, stdout: String(stdout), stderr: String(stderr) }
+      if (error !== null) {
+        result.error = {
+          code: (error as { code?: unknown }).code as string | number | null ?? null,
+          killed: error.killed === true,
+          signal: error.signal ?? null
+        }
       }
-    }
-    send(result)
-  })
+      send(result)
+    })
+  } catch (error) {
+    // Thrown before any process started (an argument execFile refuses, E2BIG): this call fails, not the helper.
+    send({ id, stdout: '', stderr: String((error as Error).message), error: { code: String((error as { code?: unknown }).code ?? 'EINVAL'), killed: false, signal: null } })
+    return
+  }
   running.set(id, child)
 }
 
-function send (result: SpawnResult): void {
-  if (process.connected) process.send?.(result)
+function send (message: SpawnResult | HelperReady): void {
+  if (process.connected) process.send?.(message, () => { /* a failed send means the updater is gone: 'disconnect' follows */ })
 }
 
-function killAll (): void {
-  for (const child of running.values()) child.kill('SIGKILL')
-}
-
-process.on('message', (message: SpawnRequest | { kill: 'all' }) => {
-  if ('kill' in message) killAll()
-  else start(message)
-})
+process.on('message', (message: SpawnRequest) => start(message))
 process.on('disconnect', () => {
-  killAll()
+  for (const child of running.values()) child.kill('SIGKILL')
   process.exit(0)
 })
+send({ ready: true })

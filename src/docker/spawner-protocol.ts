@@ -1,5 +1,6 @@
-/** Messages between the updater and its spawner (./spawner.ts, ./spawner-child.ts), over Node's IPC channel. */
+/** Messages between the updater and its spawn helper (./spawner.ts, ./spawner-child.ts), over Node's IPC channel. */
 
+/** updater → helper: run `bin args…` */
 export interface SpawnRequest {
   id: number
   bin: string
@@ -8,6 +9,12 @@ export interface SpawnRequest {
   maxBuffer: number
 }
 
+/** helper → updater: sent once, when it is ready to start calls */
+export interface HelperReady {
+  ready: true
+}
+
+/** helper → updater: how one call ended */
 export interface SpawnResult {
   id: number
   stdout: string

@@ -1,28 +1,30 @@
 import { fork, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { dockerEnv, failureOf, type CommandFailure, type CommandRunner, type ExecRunnerOptions } from './runner.js'
-import type { SpawnRequest, SpawnResult } from './spawner-protocol.js'
+import type { HelperReady, SpawnRequest, SpawnResult } from './spawner-protocol.js'
 
 /**
  * A CommandRunner whose Docker CLI calls are started by a helper process (./spawner-child.ts)
  * instead of the updater (DOCKER_SPAWN_HELPER, on by default). A process start holds the starting
  * event loop until the child has exec'd, and forking a 90 MB process costs the whole machine more
- * than forking a 40 MB one: with twenty updates in flight, the updater's event-loop delay p99 went
- * from 34–45 ms to 24 ms, and /healthz p99 from 28 to 13 ms (docs/BENCHMARKS.md, liveness).
+ * than forking a 40 MB one (docs/BENCHMARKS.md, liveness: the A/B with twenty updates in flight).
  *
  * Same contract as execFileRunner: argument arrays only (never a shell), the CLI's environment
  * without JWT secrets, a timeout after which the call is SIGKILLed, the same CommandFailure, and
  * aborting `signal` (shutdown) ends every call still running. The helper starts on the first call
- * and again after it dies. Calls it had running end as if killed at their timeout (DockerTimeout),
- * since a write may have reached Swarm before (updates/write.ts reads the service again), and the
- * CLI processes it left are killed with its process group. It holds the event loop open only while
- * calls run, and exits with the updater (its IPC channel closes).
+ * and again after it dies or hangs (no answer GUARD_GRACE_MS past a call's timeout: it is killed).
+ * Calls it had running then end as if killed at their timeout (DockerTimeout), since a write may
+ * have reached Swarm (updates/write.ts reads the service again), and its CLI processes are killed
+ * with its process group; calls it never started fail as a CLI that cannot be run
+ * (DockerUnavailable). It holds the event loop open only while calls run, and exits with the
+ * updater (its IPC channel closes).
  */
 export function spawnerRunner ({ bin, timeoutMs, dockerHost, env = process.env, signal }: ExecRunnerOptions): CommandRunner {
   const childEnv = dockerEnv(env, dockerHost)
   const pending = new Map<number, Pending>()
-  let helper: ChildProcess | undefined
+  let helper: Helper | undefined
   let nextId = 0
 
   const settle = (id: number): Pending | undefined => {
@@ -30,59 +32,96 @@ export function spawnerRunner ({ bin, timeoutMs, dockerHost, env = process.env, 
     if (call === undefined) return undefined
     pending.delete(id)
     clearTimeout(call.guard)
-    if (pending.size === 0) idle(helper)
+    if (pending.size === 0) idle(helper?.process)
     return call
   }
-  const failAll = (failure: CommandFailure): void => {
+  // Once the helper has said it is ready, a call it had may have started a CLI (and a write may
+  // have landed): a timeout. Before that, none did: the CLI could not be started.
+  const lost = (of: Helper, reason: string): void => {
+    killGroup(of.process)
+    if (helper !== of) return
+    helper = undefined
+    const failure = of.ready ? stopped(reason) : notStarted(of.code)
     for (const id of [...pending.keys()]) settle(id)?.reject(failure)
   }
-  const start = (): ChildProcess => {
-    // Its own process group: the CLI processes of a helper that died are killed with the group.
-    const child = fork(childProgram, [], { env: childEnv, execArgv: helperExecArgv(), stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json', detached: true })
-    child.on('message', (result: SpawnResult) => {
-      const call = settle(result.id)
-      if (call === undefined) return
-      if (result.error === undefined) {
-        if (call.options?.onStderr !== undefined && result.stderr !== '') call.options.onStderr(result.stderr)
-        call.resolve(result.stdout)
-      } else call.reject(failureOf(result.error, result.stderr))
-    })
-    const gone = (): void => {
-      killGroup(child)
-      if (helper !== child) return
-      helper = undefined
-      failAll(stopped('the process that starts Docker CLI calls exited while the call ran'))
+  const start = (): Helper | undefined => {
+    let child: ChildProcess
+    try {
+      // Its own process group: the CLI processes of a helper that died are killed with the group.
+      child = fork(childProgram, [], { env: childEnv, execArgv: helperExecArgv(), stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json', detached: true })
+    } catch (error) {
+      return { process: undefined, ready: false, code: (error as { code?: string }).code }
     }
-    child.once('exit', gone)
-    child.once('error', gone)
-    return child
+    const started: Helper = { process: child, ready: false }
+    child.on('message', (message: SpawnResult | HelperReady) => {
+      if ('ready' in message) {
+        started.ready = true
+        return
+      }
+      const call = settle(message.id)
+      if (call === undefined) return
+      if (message.error === undefined) {
+        if (call.options?.onStderr !== undefined && message.stderr !== '') call.options.onStderr(message.stderr)
+        call.resolve(message.stdout)
+      } else call.reject(failureOf(message.error, message.stderr))
+    })
+    const gone = (): void => lost(started, 'the process that starts Docker CLI calls exited while the call ran')
+    child.on('disconnect', gone)
+    child.on('exit', gone)
+    child.on('error', (error: Error & { code?: string }) => {
+      started.code ??= error.code
+      gone()
+    })
+    return started
   }
   signal?.addEventListener('abort', () => {
-    failAll(stopped())
-    // It kills the calls it still runs when its channel closes, then exits.
-    if (helper?.connected === true) helper.disconnect()
+    const last = helper
     helper = undefined
+    for (const id of [...pending.keys()]) settle(id)?.reject(stopped())
+    // It kills the calls it still runs when its channel closes, then exits.
+    if (last?.process?.connected === true) last.process.disconnect()
   }, { once: true })
 
   return (args, options) => new Promise((resolve, reject) => {
     if (signal?.aborted === true) return reject(stopped())
     helper ??= start()
-    const id = nextId++
-    // Should the helper itself hang, the call still ends, a little after the CLI's own timeout.
-    const guard = setTimeout(() => settle(id)?.reject(stopped()), timeoutMs + 5000)
-    pending.set(id, { resolve, reject, options, guard })
-    busy(helper)
-    const request: SpawnRequest = { id, bin, args, timeoutMs, maxBuffer: 32 * 1024 * 1024 }
-    try {
-      helper.send(request)
-    } catch {
-      settle(id)?.reject(stopped('the process that starts Docker CLI calls is gone'))
+    const current = helper
+    if (current?.process?.connected !== true) {
+      if (helper === current) helper = undefined
+      return reject(notStarted(current?.code))
     }
+    const id = nextId++
+    // A helper that does not answer a little after the CLI's own timeout is stuck: it is killed,
+    // with what it runs, and the next call starts another.
+    const guard = setTimeout(() => {
+      const reason = 'the process that starts Docker CLI calls did not answer in time and was killed'
+      lost(current, reason)
+      settle(id)?.reject(stopped(reason))
+    }, timeoutMs + GUARD_GRACE_MS)
+    pending.set(id, { resolve, reject, options, guard })
+    busy(current.process)
+    const request: SpawnRequest = { id, bin, args, timeoutMs, maxBuffer: 32 * 1024 * 1024 }
+    // With a callback, a failed send is reported here, not as an 'error' event.
+    current.process.send(request, (error) => { if (error !== null) settle(id)?.reject(notStarted(current.code)) })
   })
+}
+
+/** How long past a call's own timeout the helper has to answer before it is taken for stuck. */
+export const GUARD_GRACE_MS = 5000
+
+interface Helper {
+  process: ChildProcess | undefined
+  /** it said it was ready: calls sent since may have started a CLI */
+  ready: boolean
+  /** the error code of a failed fork */
+  code?: string | undefined
 }
 
 /** A call killed at its timeout, by shutdown, or with the helper: Docker did not answer in time. */
 const stopped = (reason?: string): CommandFailure => ({ timedOut: true, exitCode: null, stderr: '', ...(reason !== undefined && { reason }) })
+
+/** No CLI was started: classified as DockerUnavailable, as a CLI that cannot be run. */
+const notStarted = (code: string | undefined): CommandFailure => ({ spawnCode: code ?? 'EHELPER', timedOut: false, stderr: '' })
 
 interface Pending {
   resolve: (stdout: string) => void
@@ -94,14 +133,26 @@ interface Pending {
 // The helper is ./spawner-child.js when built, and .ts under `node --import tsx` (tests, dev).
 const childProgram = fileURLToPath(new URL(`./spawner-child${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
 
-/** Node flags the helper inherits: loaders (tsx) and memory settings, not --watch, --inspect or profiling. */
-function helperExecArgv (): string[] {
-  return process.execArgv.filter((arg) => !/^--(watch|inspect|cpu-prof|heap-prof|test)/.test(arg))
+/**
+ * Node flags the helper inherits, by allow-list: module loaders (tsx in tests and dev) and heap
+ * sizes. Not --env-file (it would load secrets again), -e, --inspect, --watch or profiling.
+ */
+export function helperExecArgv (execArgv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = []
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!
+    if (/^(-r|--require|--import|--loader|--experimental-loader)$/.test(arg) && i + 1 < execArgv.length) out.push(arg, execArgv[++i]!)
+    else if (/^--(require|import|loader|experimental-loader|max-old-space-size|max-semi-space-size)=/.test(arg)) out.push(arg)
+  }
+  return out
 }
 
-function killGroup (child: ChildProcess): void {
+/** False when the helper's program is not where the build puts it: the updater then starts calls itself. */
+export const spawnHelperAvailable = (): boolean => existsSync(childProgram)
+
+function killGroup (child: ChildProcess | undefined): void {
   try {
-    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+    if (child?.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
   } catch { /* ESRCH: nothing left in the group */ }
 }
 

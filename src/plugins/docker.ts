@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { execFileRunner, type CommandRunner } from '../docker/runner.js'
-import { spawnerRunner } from '../docker/spawner.js'
+import { spawnHelperAvailable, spawnerRunner } from '../docker/spawner.js'
 import { dockerConfigPath, registryAuthCheck, type RegistryAuthCheck } from '../docker/registry-auth.js'
 import { Swarm } from '../docker/swarm.js'
 import { ServiceEvents } from '../docker/events.js'
@@ -38,7 +38,9 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
   const cli = { bin: config.DOCKER_BIN, dockerHost: config.DOCKER_HOST }
   const calls = new AbortController()
   const runnerOptions = { ...cli, timeoutMs: config.DOCKER_COMMAND_TIMEOUT * 1000, signal: calls.signal }
-  const runner = options.runner ?? (config.DOCKER_SPAWN_HELPER ? spawnerRunner(runnerOptions) : execFileRunner(runnerOptions))
+  const helper = config.DOCKER_SPAWN_HELPER && spawnHelperAvailable()
+  if (config.DOCKER_SPAWN_HELPER && !helper) app.log.warn('the spawn helper\'s program is missing from this build: Docker CLI calls start in the updater (DOCKER_SPAWN_HELPER)')
+  const runner = options.runner ?? (helper ? spawnerRunner(runnerOptions) : execFileRunner(runnerOptions))
   const swarm = new Swarm(runner, cli)
   // Durable records in SQLite under DATA_DIR; `:memory:` keeps them in this process only (tests).
   // A store that cannot be opened stops the start with one line (server.ts).

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { classifyFailure, dockerEnv, dockerReason, execFileRunner } from '../../src/docker/runner.ts'
-import { spawnerRunner } from '../../src/docker/spawner.ts'
+import { GUARD_GRACE_MS, helperExecArgv, spawnerRunner } from '../../src/docker/spawner.ts'
 import { registryAuthCheck } from '../../src/docker/registry-auth.ts'
 
 const cli = { bin: 'docker', dockerHost: undefined }
@@ -136,6 +136,54 @@ test('spawnerRunner: the helper is a process of its own without the JWT secret; 
   await waitFor(() => !alive(cli) || undefined)
   const next = Number(await run(['ppid']))
   assert.ok(next > 0 && next !== helper, 'a new helper started')
+})
+
+test('spawnerRunner: calls made while the helper is dying all settle, and none crashes the process', async () => {
+  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0' } })
+  const crashes: unknown[] = []
+  const record = (error: unknown): void => { crashes.push(error) }
+  process.on('uncaughtException', record)
+  try {
+    for (let round = 0; round < 10; round++) {
+      const helper = Number(await run(['ppid']))
+      process.kill(helper, 'SIGKILL')
+      // Calls in the same tick and in the next ones, while the channel closes and before 'exit'.
+      const calls = Array.from({ length: 4 }, async () => run(['x']))
+      await sleep(0)
+      calls.push(...Array.from({ length: 4 }, async () => run(['x'])))
+      await sleep(1)
+      calls.push(...Array.from({ length: 4 }, async () => run(['x'])))
+      for (const outcome of await Promise.allSettled(calls)) {
+        if (outcome.status === 'fulfilled') assert.equal(outcome.value, 'x|')
+        else assert.ok(['CU_DOCKER_UNAVAILABLE', 'CU_DOCKER_TIMEOUT'].includes((classifyFailure(outcome.reason, { bin: fakeDocker }) as Error & { code: string }).code), String(outcome.reason))
+      }
+      await sleep(50)
+    }
+    assert.deepEqual(crashes, [])
+    assert.equal(await run(['after']), 'after|', 'a new helper serves the next call')
+  } finally {
+    process.off('uncaughtException', record)
+  }
+})
+
+test('spawnerRunner: a helper that hangs is killed a little after the call\'s timeout, and the next call gets a new one', async () => {
+  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 200, env: { ...process.env, EXIT: '0' } })
+  const helper = Number(await run(['ppid']))
+  process.kill(helper, 'SIGSTOP')
+  const started = Date.now()
+  await assert.rejects(run(['x']), (f: unknown) => {
+    const error = classifyFailure(f, { bin: fakeDocker }) as Error & { code: string }
+    return error.code === 'CU_DOCKER_TIMEOUT' && /did not answer in time and was killed/.test(error.message)
+  })
+  assert.ok(Date.now() - started >= 200 + GUARD_GRACE_MS - 50)
+  await waitFor(() => !alive(helper) || undefined)
+  const next = Number(await run(['ppid']))
+  assert.ok(next > 0 && next !== helper)
+})
+
+test('the spawn helper inherits module loaders and heap sizes only', () => {
+  assert.deepEqual(helperExecArgv(['--import', 'tsx', '--test-timeout=60000', '--max-semi-space-size=4']), ['--import', 'tsx', '--max-semi-space-size=4'])
+  assert.deepEqual(helperExecArgv(['--env-file=.env', '--inspect-port', '9230', '-e', 'x', '--cpu-prof-dir', 'd', '--watch-path', 'src', '-r', 'agent', '--import=tsx']), ['-r', 'agent', '--import=tsx'])
 })
 
 test('spawnerRunner: on shutdown the helper kills the CLI processes still running and exits', async () => {
