@@ -43,8 +43,8 @@ export async function footprint (): Promise<void> {
     baseline: value,
     unit: 'MB',
     baselineLabel: 'the updater\'s RSS, same load',
-    target: '(reported)',
-    met: true,
+    target: '(reported; NaN: no helper found)',
+    met: Number.isFinite(helper),
     note: `its RSS ${median(helpers.map((h) => h.rss)).toFixed(1)} MB, most of it the node binary's pages shared with the updater; updater RSS + helper private ${(value + helper).toFixed(1)} MB, ${((value + helper) / baseline).toFixed(2)}× bare Fastify`
   })
 }
