@@ -8,8 +8,10 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { promisify } from 'node:util'
 import { appRootfs, type AppKind } from './app-image.ts'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { SECRET, token } from './helper.ts'
+import { waitFor } from './wait.ts'
+
+export { waitFor }
 
 /**
  * Fixtures for the multi-node tests: the three-node Swarm and the private registry of
@@ -135,15 +137,6 @@ export interface Inspected {
 
 export async function inspect (name: string): Promise<Inspected> {
   return (JSON.parse(await docker('service', 'inspect', name)) as Inspected[])[0]!
-}
-
-export async function waitFor (what: string, check: () => Promise<boolean>, seconds = 60): Promise<void> {
-  const deadline = Date.now() + seconds * 1000
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return
-    await sleep(250)
-  }
-  throw new Error(`timed out after ${seconds} s waiting for ${what}`)
 }
 
 // --- the updater as a process ----------------------------------------------------------------------

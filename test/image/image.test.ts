@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { SECRET, token } from '../helper.ts'
+import { waitFor } from '../wait.ts'
 import { githubClaims, policyFile, startProvider, type Provider } from '../oidc-provider.ts'
 import { REGISTRY, createService, digestOf, docker, inspect, pushImage, runningVersion, swarmSkip, uniqueName } from '../swarm-fixtures.ts'
 
@@ -30,14 +30,6 @@ async function freePort (): Promise<number> {
   const { port } = server.address() as AddressInfo
   await new Promise((resolve) => server.close(resolve))
   return port
-}
-
-async function waitFor (what: string, check: () => Promise<boolean>, seconds = 60): Promise<void> {
-  for (let i = 0; i < seconds * 4; i++) {
-    if (await check().catch(() => false)) return
-    await sleep(250)
-  }
-  throw new Error(`timed out waiting for ${what}`)
 }
 
 const status = async (url: string): Promise<number> => (await fetch(url)).status
