@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { classifyFailure, dockerEnv, dockerReason, execFileRunner } from '../../src/docker/runner.ts'
+import { waitFor } from '../wait.ts'
 import { GUARD_GRACE_MS, helperExecArgv, spawnerRunner } from '../../src/docker/spawner.ts'
 import { registryAuthCheck } from '../../src/docker/registry-auth.ts'
 
@@ -39,13 +40,6 @@ const alive = (pid: number): boolean => {
   } catch {
     return false
   }
-}
-async function waitFor<T> (probe: () => T | undefined, ms = 5000): Promise<T> {
-  for (const until = Date.now() + ms; Date.now() < until; await sleep(20)) {
-    const value = probe()
-    if (value !== undefined) return value
-  }
-  throw new Error('timed out waiting')
 }
 
 test('Docker failures are classified into actionable errors', () => {
@@ -127,13 +121,14 @@ test('spawnerRunner: the helper is a process of its own without the JWT secret; 
   assert.ok(helper > 0 && helper !== process.pid, 'the CLI is started by another process')
   assert.doesNotMatch(readFileSync(`/proc/${helper}/environ`, 'utf8'), /JWT_SECRET/)
   const hung = run(['hang'])
-  const cli = await waitFor(() => childrenOf(helper)[0])
+  await waitFor('the CLI to start', () => childrenOf(helper).length > 0, 5)
+  const cli = childrenOf(helper)[0]!
   process.kill(helper, 'SIGKILL')
   await assert.rejects(hung, (f: unknown) => {
     const error = classifyFailure(f, { bin: fakeDocker }) as Error & { code: string }
     return error.code === 'CU_DOCKER_TIMEOUT' && /exited while the call ran/.test(error.message)
   })
-  await waitFor(() => !alive(cli) || undefined)
+  await waitFor('the dead helper\'s CLI to be killed', () => !alive(cli), 5)
   const next = Number(await run(['ppid']))
   assert.ok(next > 0 && next !== helper, 'a new helper started')
 })
@@ -148,12 +143,14 @@ test('spawnerRunner: calls made while the helper is dying all settle, and none c
       const helper = Number(await run(['ppid']))
       process.kill(helper, 'SIGKILL')
       // Calls in the same tick and in the next ones, while the channel closes and before 'exit'.
-      const calls = Array.from({ length: 4 }, async () => run(['x']))
+      // Each outcome is taken at once: a call may be refused before the next batch is made.
+      const four = (): Array<Promise<PromiseSettledResult<string>>> => Array.from({ length: 4 }, async () => (await Promise.allSettled([run(['x'])]))[0]!)
+      const calls = four()
       await sleep(0)
-      calls.push(...Array.from({ length: 4 }, async () => run(['x'])))
+      calls.push(...four())
       await sleep(1)
-      calls.push(...Array.from({ length: 4 }, async () => run(['x'])))
-      for (const outcome of await Promise.allSettled(calls)) {
+      calls.push(...four())
+      for (const outcome of await Promise.all(calls)) {
         if (outcome.status === 'fulfilled') assert.equal(outcome.value, 'x|')
         else assert.ok(['CU_DOCKER_UNAVAILABLE', 'CU_DOCKER_TIMEOUT'].includes((classifyFailure(outcome.reason, { bin: fakeDocker }) as Error & { code: string }).code), String(outcome.reason))
       }
@@ -176,7 +173,7 @@ test('spawnerRunner: a helper that hangs is killed a little after the call\'s ti
     return error.code === 'CU_DOCKER_TIMEOUT' && /did not answer in time and was killed/.test(error.message)
   })
   assert.ok(Date.now() - started >= 200 + GUARD_GRACE_MS - 50)
-  await waitFor(() => !alive(helper) || undefined)
+  await waitFor('the hung helper to be killed', () => !alive(helper), 5)
   const next = Number(await run(['ppid']))
   assert.ok(next > 0 && next !== helper)
 })
@@ -191,11 +188,12 @@ test('spawnerRunner: on shutdown the helper kills the CLI processes still runnin
   const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0' }, signal: calls.signal })
   const helper = Number(await run(['ppid']))
   const hung = run(['hang']).catch(() => 'stopped')
-  const cli = await waitFor(() => childrenOf(helper)[0])
+  await waitFor('the CLI to start', () => childrenOf(helper).length > 0, 5)
+  const cli = childrenOf(helper)[0]!
   calls.abort()
   assert.equal(await hung, 'stopped')
-  await waitFor(() => !alive(cli) || undefined)
-  await waitFor(() => !alive(helper) || undefined)
+  await waitFor('the CLI to be killed', () => !alive(cli), 5)
+  await waitFor('the helper to exit', () => !alive(helper), 5)
 })
 
 test('--with-registry-auth only with credentials for the image registry', () => {
