@@ -55,11 +55,20 @@ export function execFileRunner ({ bin, timeoutMs, dockerHost, env = process.env,
   if (signal !== undefined) setMaxListeners(0, signal)
   const paced = spawnPacer()
   return (args, options) => new Promise((resolve, reject) => paced(() => {
+    try {
+      start(resolve, reject, args, options)
+    } catch (error) {
+      // Thrown before any process started (an argument execFile refuses, E2BIG): this call fails, not the pacer.
+      reject(failureOf({ code: (error as { code?: unknown }).code ?? 'EINVAL' }, String((error as Error).message)))
+    }
+  }))
+
+  function start (resolve: (stdout: string) => void, reject: (failure: CommandFailure) => void, args: readonly string[], options: RunOptions | undefined): void {
     execFile(bin, args, {
       env: childEnv,
       timeout: timeoutMs,
       killSignal: 'SIGKILL',
-      maxBuffer: 32 * 1024 * 1024,
+      maxBuffer: CLI_MAX_OUTPUT,
       windowsHide: true,
       ...(signal !== undefined && { signal })
     }, (error, stdout, stderr) => {
@@ -68,9 +77,9 @@ export function execFileRunner ({ bin, timeoutMs, dockerHost, env = process.env,
         return resolve(stdout)
       }
       // Killed by shutdown: as at our timeout, Docker did not answer in time.
-      reject((error as { name?: string }).name === 'AbortError' ? { timedOut: true, exitCode: null, stderr: String(stderr) } : failureOf(error, String(stderr)))
+      reject((error as { name?: string }).name === 'AbortError' ? stopped(undefined, String(stderr)) : failureOf(error, String(stderr)))
     })
-  }))
+  }
 }
 
 /**
@@ -99,6 +108,12 @@ function spawnPacer (): (start: () => void) => void {
     }
   }
 }
+
+/** Most a Docker CLI call may print (stdout or stderr) before it is killed. */
+export const CLI_MAX_OUTPUT = 32 * 1024 * 1024
+
+/** A call killed at its timeout or by shutdown (or, in the spawn helper, with it): Docker did not answer in time. */
+export const stopped = (reason?: string, stderr = ''): CommandFailure => ({ timedOut: true, exitCode: null, stderr, ...(reason !== undefined && { reason }) })
 
 /** The CommandFailure of a call execFile reported failed (in this process or in the spawn helper). */
 export function failureOf (error: { code?: unknown, killed?: boolean, signal?: string | null }, stderr: string): CommandFailure {

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { dockerEnv, failureOf, type CommandFailure, type CommandRunner, type ExecRunnerOptions } from './runner.js'
+import { CLI_MAX_OUTPUT, dockerEnv, failureOf, stopped, type CommandFailure, type CommandRunner, type ExecRunnerOptions } from './runner.js'
 import type { HelperReady, SpawnRequest, SpawnResult } from './spawner-protocol.js'
 
 /**
@@ -100,7 +100,7 @@ export function spawnerRunner ({ bin, timeoutMs, dockerHost, env = process.env, 
     }, timeoutMs + GUARD_GRACE_MS)
     pending.set(id, { resolve, reject, options, guard })
     busy(current.process)
-    const request: SpawnRequest = { id, bin, args, timeoutMs, maxBuffer: 32 * 1024 * 1024 }
+    const request: SpawnRequest = { id, bin, args, timeoutMs, maxBuffer: CLI_MAX_OUTPUT }
     // With a callback, a failed send is reported here, not as an 'error' event.
     current.process.send(request, (error) => { if (error !== null) settle(id)?.reject(notStarted(current.code)) })
   })
@@ -116,9 +116,6 @@ interface Helper {
   /** the error code of a failed fork */
   code?: string | undefined
 }
-
-/** A call killed at its timeout, by shutdown, or with the helper: Docker did not answer in time. */
-const stopped = (reason?: string): CommandFailure => ({ timedOut: true, exitCode: null, stderr: '', ...(reason !== undefined && { reason }) })
 
 /** No CLI was started: classified as DockerUnavailable, as a CLI that cannot be run. */
 const notStarted = (code: string | undefined): CommandFailure => ({ spawnCode: code ?? 'EHELPER', timedOut: false, stderr: '' })

@@ -95,6 +95,9 @@ for (const [name, runner] of [['execFileRunner', execFileRunner], ['spawnerRunne
     const failing = runner({ bin: fakeDocker, timeoutMs: 5000, env: { ...process.env, EXIT: '3' } })
     await assert.rejects(failing(['x']), (f: { exitCode: number, stderr: string }) => f.exitCode === 3 && f.stderr === 'failed x\n')
     await assert.rejects(runner({ bin: join(binDir, 'missing'), timeoutMs: 1000 })(['x']), (f: { spawnCode: string }) => f.spawnCode === 'ENOENT')
+    // An argument execFile refuses before starting anything fails that call only.
+    await assert.rejects(run(['a\u0000b']), (f: { spawnCode: string }) => f.spawnCode === 'ERR_INVALID_ARG_VALUE')
+    assert.equal(await run(['after']), 'after|', 'the next call still runs')
   })
 
   test(`${name}: shutdown kills the calls still running, as a timeout (504, not 503), and refuses new ones`, async () => {
