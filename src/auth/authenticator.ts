@@ -59,7 +59,6 @@ export function createAuthenticator ({ verifier, limit, windowMs, onFailure, onL
 
   function refuse (client: string, reason: AuthFailureReason, message: string): Refusal {
     onFailure(reason)
-    if (reason === 'rate_limited') return { ...tooMany, retryAfter: limiter.retryAfter(client) }
     // One line when a client reaches the limit; each refused request is only a debug line.
     if (limiter.recordFailure(client)) onLimited(client)
     const key = `${reason} ${message}`
@@ -86,8 +85,12 @@ export function createAuthenticator ({ verifier, limit, windowMs, onFailure, onL
     return verification instanceof Promise ? verification.then(settle) : settle(verification)
   }
 
+  // A limited address is refused without counting another failure (the window would never end).
   function limited (client: string): Refusal | undefined {
-    return limiter.retryAfter(client) > 0 ? refuse(client, 'rate_limited', tooMany.body.message) : undefined
+    const retryAfter = limiter.retryAfter(client)
+    if (retryAfter === 0) return undefined
+    onFailure('rate_limited')
+    return { ...tooMany, retryAfter }
   }
 
   return { admit, limited, refuse }
