@@ -9,9 +9,12 @@ type Skipped = StoredBatch['skipped']
 /** Splits services into those the updater may touch and those skipped for lack of the opt-in label (UPDATE_REQUIRE_LABEL). */
 export function byRequiredLabel (updater: ServiceUpdater, services: readonly ServiceState[]): { eligible: ServiceState[], skipped: Skipped } {
   const required = updater.requiredLabel
-  if (required === undefined) return { eligible: [...services], skipped: [] }
-  const eligible = services.filter((s) => hasLabel(s.labels, required))
-  const skipped = services.filter((s) => !hasLabel(s.labels, required)).map((s) => ({ service: s.name, reason: `does not carry the label ${required}` }))
+  const eligible: ServiceState[] = []
+  const skipped: Skipped = []
+  for (const s of services) {
+    if (required === undefined || hasLabel(s.labels, required)) eligible.push(s)
+    else skipped.push({ service: s.name, reason: `does not carry the label ${required}` })
+  }
   return { eligible, skipped }
 }
 

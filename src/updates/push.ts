@@ -36,9 +36,10 @@ export function pushHandler (options: PushOptions): (events: PushEvent[], origin
   function startBatch (event: PushEvent, origin: PushOrigin, services: ServiceState[]): void {
     const image = pushedImage(event)
     const matching = services.filter((s) => matchesPush(s.image, event, aliases) && hasPushLabel(s.labels, pushLabel) && allowed(origin.services, s.name))
-    const onDigest = matching.filter((s) => isOnDigest(s.image, event))
-    const { eligible, skipped } = byRequiredLabel(updater, matching.filter((s) => !onDigest.includes(s)))
-    skipped.unshift(...onDigest.map((s) => ({ service: s.name, reason: 'already runs the pushed digest' })))
+    const behind = matching.filter((s) => !isOnDigest(s.image, event))
+    const { eligible, skipped } = byRequiredLabel(updater, behind)
+    const current = matching.filter((s) => isOnDigest(s.image, event)).map((s) => ({ service: s.name, reason: 'already runs the pushed digest' }))
+    skipped.unshift(...current)
     if (eligible.length === 0) {
       log.info({ hook: { source: origin.source, eventId: event.id, image, skipped } }, 'push event: nothing to update')
       return
