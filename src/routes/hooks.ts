@@ -158,13 +158,12 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
         'Docker Hub repository webhook. Docker Hub signs nothing: the long random DOCKERHUB_WEBHOOK_TOKEN in the path is the ' +
         'credential, compared in constant time and never logged.',
         DockerhubBody, []),
-      onRequest: async (request, reply) => {
-        const limited = await app.authLimit(request, reply)
-        if (limited !== undefined) return limited
+      // The failed-attempt limit first: Fastify runs no later hook once one has answered.
+      onRequest: [app.authLimit, async (request, reply) => {
         const { token } = request.params as { token?: string }
         if (token === undefined || !secretsEqual(token, dockerhubToken)) return app.refuseCredential(request, reply, 'signature', 'invalid webhook token')
         return undefined
-      }
+      }]
     }, (request, reply) => receive(request, reply, 'dockerhub', parseDockerhub))
   }
 }
