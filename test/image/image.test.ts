@@ -42,6 +42,25 @@ async function runContainer (t: { after: (fn: () => Promise<unknown>) => void },
   return `http://127.0.0.1:${port}`
 }
 
+/**
+ * An orphan in the container (a process whose parent exited, as the CLI calls of a spawn helper that
+ * died) is reparented to PID 1; once it exits it must be reaped, not left a zombie. Node as PID 1
+ * reaps only its own children.
+ */
+async function assertReapsOrphans (container: string): Promise<void> {
+  assert.match(container, /^[0-9a-f]+$/, `one container: ${container}`)
+  const { stdout } = await exec('docker', ['exec', container, 'sh', '-c', 'sleep 0.2 & echo $!'])
+  const pid = stdout.trim()
+  assert.match(pid, /^[0-9]+$/)
+  const state = async (): Promise<string> => {
+    const stat = await exec('docker', ['exec', container, 'cat', `/proc/${pid}/stat`]).then(({ stdout }) => stdout, () => '')
+    return stat === '' ? 'gone' : stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+  }
+  await waitFor(`orphan ${pid} to be reaped`, async () => (await state()) === 'gone', 10).catch(async (error: Error) => {
+    assert.fail(`${error.message}: its state is ${await state()} (Z: a zombie nobody reaps)`)
+  })
+}
+
 async function post (url: string, body: unknown, jwt = token()): Promise<{ status: number, json: Record<string, string> }> {
   const res = await fetch(`${url}/update`, { method: 'POST', headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
   return { status: res.status, json: await res.json() as Record<string, string> }
@@ -129,7 +148,11 @@ describe('image: the production image on the real Swarm', { skip: swarmSkip }, (
     const url = `http://127.0.0.1:${port}`
     await waitFor('the stack to be ready', async () => (await status(`${url}/readyz`)) === 200, 90)
     const updater = await inspect(`${stack}_updater`)
-    assert.equal((updater.Spec as { TaskTemplate: { ContainerSpec: { User?: string } } }).TaskTemplate.ContainerSpec.User, `1000:${socketGid()}`)
+    const containerSpec = (updater.Spec as { TaskTemplate: { ContainerSpec: { User?: string, Init?: boolean } } }).TaskTemplate.ContainerSpec
+    assert.equal(containerSpec.User, `1000:${socketGid()}`)
+    // The CLI processes of a spawn helper that died are orphans of PID 1: an init must reap them.
+    assert.equal(containerSpec.Init, true)
+    await assertReapsOrphans((await docker('ps', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`)).trim())
     const res = await post(url, { appName: name })
     assert.equal(res.status, 200, JSON.stringify(res.json))
     assert.equal(digestOf(res.json.image!), v2.digest)
