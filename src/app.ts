@@ -11,7 +11,7 @@ import metricsPlugin from './plugins/metrics.js'
 import notifyPlugin from './plugins/notify.js'
 import hookRoutes, { type HooksOptions } from './routes/hooks.js'
 import type { PushEvent, PushOrigin } from './hooks/events.js'
-import { redactUrl } from './hooks/redact.js'
+import { redactRequestUrl } from './hooks/redact.js'
 import { pushHandler } from './updates/push.js'
 import { serviceAllowed } from './auth/scope.js'
 import healthRoutes from './routes/health.js'
@@ -114,7 +114,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     request.log[level]({
       method: request.method,
       // Path only: a query string may carry a token, and a Docker Hub hook's path is its credential.
-      url: redactUrl(request.url),
+      url: redactRequestUrl(request.url),
       statusCode: reply.statusCode,
       responseTime: Math.round(reply.elapsedTime * 10) / 10,
       client: request.ip,

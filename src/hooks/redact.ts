@@ -4,7 +4,7 @@
  * `/hooks/dockerhub/<token>` is the whole credential; it is redacted also in spellings the router
  * would refuse (`//hooks/…`, `%2F`, other case), since those requests are logged too.
  */
-export function redactUrl (url: string): string {
+export function redactRequestUrl (url: string): string {
   const path = url.split(/[?#]/, 1)[0] ?? ''
   return path.replace(/(\/hooks(?:\/|%2f)+dockerhub)(?:\/|%2f)[\s\S]*$/i, '$1/[redacted]')
 }

@@ -31,7 +31,7 @@ export class NotifyConfigError extends Error {
  * `https://hooks.slack.com/services/T0/B0/xyz` → `https://hooks.slack.com/[redacted]`: scheme, host
  * and port only; userinfo, path, query and fragment dropped.
  */
-export function redactUrl (url: string | URL): string {
+export function redactTargetUrl (url: string | URL): string {
   let parsed: URL
   try {
     parsed = typeof url === 'string' ? new URL(url) : url
@@ -67,10 +67,10 @@ function parseEntry (entry: string, position: number): NotifyTarget {
   const rest = plus === -1 ? entry : entry.slice(plus + 1)
   // An entry without a format is usually a bare URL: name it redacted, never in full.
   if (!/^[a-z]+$/i.test(format)) {
-    throw new NotifyConfigError(`${where} (${redactUrl(entry)}) must be FORMAT+URL with FORMAT one of ${NOTIFY_FORMATS.join(', ')}`)
+    throw new NotifyConfigError(`${where} (${redactTargetUrl(entry)}) must be FORMAT+URL with FORMAT one of ${NOTIFY_FORMATS.join(', ')}`)
   }
   if (!(NOTIFY_FORMATS as readonly string[]).includes(format)) {
-    throw new NotifyConfigError(`${where} (${format}+${redactUrl(rest)}): unknown format "${format}"; use one of ${NOTIFY_FORMATS.join(', ')}`)
+    throw new NotifyConfigError(`${where} (${format}+${redactTargetUrl(rest)}): unknown format "${format}"; use one of ${NOTIFY_FORMATS.join(', ')}`)
   }
   let url: URL
   try {
@@ -79,9 +79,9 @@ function parseEntry (entry: string, position: number): NotifyTarget {
     throw new NotifyConfigError(`${where} (${format}+…) is not a valid URL`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new NotifyConfigError(`${where} (${format}+${redactUrl(url)}): only http and https URLs are allowed`)
+    throw new NotifyConfigError(`${where} (${format}+${redactTargetUrl(url)}): only http and https URLs are allowed`)
   }
-  const label = `${format}+${redactUrl(url)}`
+  const label = `${format}+${redactTargetUrl(url)}`
   let authorization: string | undefined
   if (url.username !== '' || url.password !== '') {
     let user: string, password: string

@@ -234,7 +234,7 @@ test('the Docker Hub token never reaches a log line written by Fastify or by the
   for (const line of ours) assert.ok(!line.includes(DOCKERHUB_TOKEN.slice(3)), line)
 })
 
-test('the access line logs the URL through redactUrl', async (t) => {
+test('the access line logs the URL through redactRequestUrl', async (t) => {
   const lines: string[] = []
   const stream = new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } })
   // Refused requests are logged at debug (a flood of them must not flood the log).

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { hasPushLabel, isOnDigest, matchesPush, parsePushLabel, parseRegistryAliases, pushEvent, type PushEvent } from '../../src/hooks/events.ts'
 import { DeliveryLog } from '../../src/hooks/deliveries.ts'
-import { redactUrl } from '../../src/hooks/redact.ts'
+import { redactRequestUrl } from '../../src/hooks/redact.ts'
 import { secretsEqual, validGithubSignature } from '../../src/hooks/credentials.ts'
 
 const DIGEST = 'sha256:' + 'a'.repeat(64)
@@ -98,16 +98,16 @@ test('DeliveryLog: a repeated id is a duplicate until it ages out or is pushed o
   assert.ok(log.remember('d'))
 })
 
-test('redactUrl: path only, Docker Hub token redacted in every spelling', () => {
+test('redactRequestUrl: path only, Docker Hub token redacted in every spelling', () => {
   const token = 'x'.repeat(40)
-  assert.equal(redactUrl(`/hooks/dockerhub/${token}`), '/hooks/dockerhub/[redacted]')
-  assert.equal(redactUrl(`/hooks/dockerhub/${token}?a=b`), '/hooks/dockerhub/[redacted]')
-  assert.equal(redactUrl(`/hooks/dockerhub/${token}/more`), '/hooks/dockerhub/[redacted]')
-  assert.equal(redactUrl(`//HOOKS//DockerHub//${token}`), '//HOOKS//DockerHub/[redacted]')
-  assert.equal(redactUrl(`/hooks%2Fdockerhub%2F${token}`), '/hooks%2Fdockerhub/[redacted]')
-  assert.equal(redactUrl('/update?token=secret'), '/update')
-  assert.equal(redactUrl('/hooks/github'), '/hooks/github')
-  for (const url of [`/hooks/dockerhub/${token}`, `//hooks/dockerhub/${token}#x`, `/hooks/dockerhub%2f${token}`]) assert.ok(!redactUrl(url).includes(token), url)
+  assert.equal(redactRequestUrl(`/hooks/dockerhub/${token}`), '/hooks/dockerhub/[redacted]')
+  assert.equal(redactRequestUrl(`/hooks/dockerhub/${token}?a=b`), '/hooks/dockerhub/[redacted]')
+  assert.equal(redactRequestUrl(`/hooks/dockerhub/${token}/more`), '/hooks/dockerhub/[redacted]')
+  assert.equal(redactRequestUrl(`//HOOKS//DockerHub//${token}`), '//HOOKS//DockerHub/[redacted]')
+  assert.equal(redactRequestUrl(`/hooks%2Fdockerhub%2F${token}`), '/hooks%2Fdockerhub/[redacted]')
+  assert.equal(redactRequestUrl('/update?token=secret'), '/update')
+  assert.equal(redactRequestUrl('/hooks/github'), '/hooks/github')
+  for (const url of [`/hooks/dockerhub/${token}`, `//hooks/dockerhub/${token}#x`, `/hooks/dockerhub%2f${token}`]) assert.ok(!redactRequestUrl(url).includes(token), url)
 })
 
 test('credentials: GitHub signature over the exact bytes; constant-time secret comparison', () => {

@@ -1,16 +1,16 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { NOTIFY_STATES, NotifyConfigError, parseNotifyOn, parseNotifyUrls, redactUrl } from '../../src/notify/targets.ts'
+import { NOTIFY_STATES, NotifyConfigError, parseNotifyOn, parseNotifyUrls, redactTargetUrl } from '../../src/notify/targets.ts'
 
-test('redactUrl keeps scheme, host and port only', () => {
-  assert.equal(redactUrl('https://hooks.slack.com/services/T000/B000/XXXX'), 'https://hooks.slack.com/[redacted]')
-  assert.equal(redactUrl('https://discord.com/api/webhooks/123/abc?wait=true'), 'https://discord.com/[redacted]')
-  assert.equal(redactUrl('http://user:pass@127.0.0.1:8080/hook'), 'http://127.0.0.1:8080/[redacted]')
-  assert.equal(redactUrl('http://[::1]:9000/?token=x'), 'http://[::1]:9000/[redacted]')
-  assert.equal(redactUrl('https://example.com/'), 'https://example.com/')
-  assert.equal(redactUrl('https://example.com/#frag'), 'https://example.com/[redacted]')
-  assert.equal(redactUrl('not a url'), '[invalid URL]')
-  assert.equal(redactUrl('mailto:someone@example.com'), 'mailto:[redacted]')
+test('redactTargetUrl keeps scheme, host and port only', () => {
+  assert.equal(redactTargetUrl('https://hooks.slack.com/services/T000/B000/XXXX'), 'https://hooks.slack.com/[redacted]')
+  assert.equal(redactTargetUrl('https://discord.com/api/webhooks/123/abc?wait=true'), 'https://discord.com/[redacted]')
+  assert.equal(redactTargetUrl('http://user:pass@127.0.0.1:8080/hook'), 'http://127.0.0.1:8080/[redacted]')
+  assert.equal(redactTargetUrl('http://[::1]:9000/?token=x'), 'http://[::1]:9000/[redacted]')
+  assert.equal(redactTargetUrl('https://example.com/'), 'https://example.com/')
+  assert.equal(redactTargetUrl('https://example.com/#frag'), 'https://example.com/[redacted]')
+  assert.equal(redactTargetUrl('not a url'), '[invalid URL]')
+  assert.equal(redactTargetUrl('mailto:someone@example.com'), 'mailto:[redacted]')
 })
 
 test('NOTIFY_URLS: space-separated FORMAT+URL targets with redacted labels', () => {
