@@ -3,7 +3,7 @@ import { isValidTag } from '../docker/names.js'
 import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
 import { InvalidTag, ServiceNotEnabled, ShuttingDown } from '../errors.js'
-import { jobFrom, newJob, type Job } from './job.js'
+import { newJob, type Job } from './job.js'
 import type { Answer, UpdateRequest, UpdaterOptions } from './types.js'
 import { startDockerUpdate } from './write.js'
 import { JobLedger } from './ledger.js'
@@ -16,6 +16,7 @@ import { publicRecord, type UpdateRecord, type UpdateStore } from './records.js'
 import { ServiceReads } from './service-reads.js'
 import { Semaphore } from './semaphore.js'
 import { hasLabel } from './labels.js'
+import { resumeUnfinished } from './recovery.js'
 
 export type { Answer, RecordEvent, UpdateRequest, UpdaterOptions } from './types.js'
 
@@ -158,27 +159,9 @@ export class ServiceUpdater {
     await this.#swarm.checkManager()
   }
 
-  /**
-   * Picks up what an earlier process left unfinished (DESIGN §6): updates Swarm may still be running
-   * are watched again to their real end; queued ones that never started are `cancelled`.
-   */
+  /** Picks up what an earlier process left unfinished (recovery.ts); how many are watched again. */
   resume (): number {
-    let resumed = 0
-    for (const stored of this.#store.unfinished()) {
-      if (this.#ledger.get(stored.updateId) !== undefined) continue
-      const job = jobFrom(stored)
-      if (stored.status === 'queued' || stored.baseVersion === undefined) {
-        this.#ledger.finish(job, 'cancelled', null, 'the updater stopped before this update started')
-        continue
-      }
-      this.#ledger.adopt(job)
-      job.started = true
-      job.blocking = false
-      this.#lanes.adopt(stored.serviceId, job)
-      this.#watcher.resume(job).catch(() => {})
-      resumed++
-    }
-    return resumed
+    return resumeUnfinished({ store: this.#store, ledger: this.#ledger, lanes: this.#lanes, watcher: this.#watcher })
   }
 
   /**

@@ -1,0 +1,36 @@
+import { jobFrom, type Job } from './job.js'
+import type { JobLedger } from './ledger.js'
+import type { Lanes } from './lanes.js'
+import type { UpdateStore } from './records.js'
+import type { UpdateWatcher } from './watch.js'
+
+export interface Recovery {
+  store: UpdateStore
+  ledger: JobLedger
+  lanes: Lanes<Job>
+  watcher: UpdateWatcher
+}
+
+/**
+ * Picks up what an earlier process left unfinished (DESIGN §6): updates Swarm may still be running
+ * are watched again to their real end; queued ones that never started are `cancelled`. Returns how
+ * many are watched again.
+ */
+export function resumeUnfinished ({ store, ledger, lanes, watcher }: Recovery): number {
+  let resumed = 0
+  for (const stored of store.unfinished()) {
+    if (ledger.get(stored.updateId) !== undefined) continue
+    const job = jobFrom(stored)
+    if (stored.status === 'queued' || stored.baseVersion === undefined) {
+      ledger.finish(job, 'cancelled', null, 'the updater stopped before this update started')
+      continue
+    }
+    ledger.adopt(job)
+    job.started = true
+    job.blocking = false
+    lanes.adopt(stored.serviceId, job)
+    watcher.resume(job).catch(() => {})
+    resumed++
+  }
+  return resumed
+}
