@@ -20,9 +20,13 @@ export async function footprint (): Promise<void> {
   const ours: number[] = []
   const helpers: Array<{ rss: number, private: number }> = []
   const bare: number[] = []
+  const oursAtRest: number[] = []
+  const bareAtRest: number[] = []
   for (let round = 0; round < ROUNDS; round++) {
     const updater = await startUpdater()
     const baseline = await startBare()
+    oursAtRest.push(rssMb(updater))
+    bareAtRest.push(rssMb(baseline))
     await cannon(updater.url + '/update', { ...badRequest, amount: LOAD })
     await cannon(baseline.url + '/update', { ...badRequest, amount: LOAD })
     ours.push(rssMb(updater))
@@ -34,6 +38,12 @@ export async function footprint (): Promise<void> {
   const value = median(ours)
   const baseline = median(bare)
   record({ name: `RSS after ${LOAD / 1000}k requests`, value, baseline, unit: 'MB', baselineLabel: 'bare Fastify, same load', target: '≤ 1.15×', met: value / baseline <= 1.15, note: `rounds: ours ${ours.map((m) => m.toFixed(1)).join('/')}, bare ${bare.map((m) => m.toFixed(1)).join('/')}` })
+  // What the load added, apart from what the process holds once ready (code, schemas, SQLite):
+  // growth under load is where a leak or an unbounded cache would show.
+  const grown = median(ours.map((m, i) => m - oursAtRest[i]!))
+  const bareGrown = median(bare.map((m, i) => m - bareAtRest[i]!))
+  record({ name: 'RSS at rest (ready, before the load)', value: median(oursAtRest), baseline: median(bareAtRest), unit: 'MB', baselineLabel: 'bare Fastify', target: '(reported)', met: true })
+  record({ name: `RSS added by ${LOAD / 1000}k requests`, value: grown, baseline: bareGrown, unit: 'MB', baselineLabel: 'bare Fastify, same load', target: '(reported)', met: true, note: `rounds: ours ${ours.map((m, i) => (m - oursAtRest[i]!).toFixed(1)).join('/')}, bare ${bare.map((m, i) => (m - bareAtRest[i]!).toFixed(1)).join('/')}` })
   // The spawn helper is a second process (it started with the updater's first Docker call, at /readyz):
   // not in the figure above, but in what the container uses.
   const helper = median(helpers.map((h) => h.private))
