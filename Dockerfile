@@ -39,8 +39,9 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# Exec form: SIGTERM reaches node's graceful shutdown directly. Run with Docker's init (`--init`,
-# `init: true` in deploy/): node as PID 1 would not reap a crashed spawn helper's orphans.
+# Exec form: SIGTERM reaches node's graceful shutdown (directly, or forwarded by Docker's init).
+# Run with Docker's init (`--init`, `init: true` in deploy/): node as PID 1 would not reap a
+# crashed spawn helper's orphans.
 STOPSIGNAL SIGTERM
 # A small young generation keeps RSS down under load at no measured cost (docs/BENCHMARKS.md).
 CMD ["node", "--max-semi-space-size=4", "dist/server.js"]

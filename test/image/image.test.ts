@@ -37,7 +37,8 @@ const status = async (url: string): Promise<number> => (await fetch(url)).status
 async function runContainer (t: { after: (fn: () => Promise<unknown>) => void }, name: string, port: number, args: string[], env: Record<string, string> = {}): Promise<string> {
   t.after(() => docker('rm', '-f', name).catch(() => ''))
   const envArgs = Object.entries({ JWT_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', POLL_INTERVAL_MS: '200', ...env }).flatMap(([k, v]) => ['-e', `${k}=${v}`])
-  await docker('run', '-d', '--name', name, '--network', 'host', '-v', '/var/run/docker.sock:/var/run/docker.sock', ...envArgs, ...args, IMAGE)
+  // --init, as the README runs the image.
+  await docker('run', '-d', '--init', '--name', name, '--network', 'host', '-v', '/var/run/docker.sock:/var/run/docker.sock', ...envArgs, ...args, IMAGE)
   await waitFor(`${name} to listen`, async () => (await status(`http://127.0.0.1:${port}/healthz`)) === 200)
   return `http://127.0.0.1:${port}`
 }
@@ -52,9 +53,12 @@ async function assertReapsOrphans (container: string): Promise<void> {
   const { stdout } = await exec('docker', ['exec', container, 'sh', '-c', 'sleep 0.2 & echo $!'])
   const pid = stdout.trim()
   assert.match(pid, /^[0-9]+$/)
+  // A failed `docker exec` throws (waitFor retries it); only the container itself says "gone".
   const state = async (): Promise<string> => {
-    const stat = await exec('docker', ['exec', container, 'cat', `/proc/${pid}/stat`]).then(({ stdout }) => stdout, () => '')
-    return stat === '' ? 'gone' : stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    const { stdout: stat } = await exec('docker', ['exec', container, 'sh', '-c', `cat /proc/${pid}/stat 2>/dev/null || echo gone`])
+    if (stat.trim() === 'gone') return 'gone'
+    assert.match(stat, /^\d+ \(sleep\) /, `pid ${pid} is still our sleep`)
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
   }
   await waitFor(`orphan ${pid} to be reaped`, async () => (await state()) === 'gone', 10).catch(async (error: Error) => {
     assert.fail(`${error.message}: its state is ${await state()} (Z: a zombie nobody reaps)`)
