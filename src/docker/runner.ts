@@ -18,7 +18,7 @@ export interface CommandFailure {
   exitCode?: number | null
   timedOut: boolean
   stderr: string
-  /** why a call that timed out was stopped, when it was not its own timeout */
+  /** why the call failed when the CLI did not say: it was stopped, or never started (the spawn helper) */
   reason?: string
 }
 
@@ -158,10 +158,10 @@ export function socketPermissionHint (dockerHost?: string): string {
 /** Maps a failed Docker CLI call to a domain error. */
 export function classifyFailure (failure: unknown, { bin, dockerHost }: { bin: string, dockerHost?: string | undefined }): Error {
   if (!isCommandFailure(failure)) return failure instanceof Error ? failure : new DockerFailed(String(failure))
+  if (failure.reason !== undefined) return failure.timedOut ? new DockerTimeout(failure.reason) : new DockerUnavailable(failure.reason)
   if (failure.spawnCode === 'ENOENT') return new DockerUnavailable(`the Docker CLI (${bin}) is not installed or not on PATH`)
-  if (failure.spawnCode === 'EHELPER') return new DockerUnavailable('the process that starts Docker CLI calls could not be started or reached')
   if (failure.spawnCode !== undefined) return new DockerUnavailable(`cannot run the Docker CLI (${failure.spawnCode})`)
-  if (failure.timedOut) return new DockerTimeout(failure.reason ?? 'the Docker CLI was stopped after its timeout')
+  if (failure.timedOut) return new DockerTimeout('the Docker CLI was stopped after its timeout')
   const { stderr } = failure
   if (/permission denied while trying to connect/i.test(stderr)) {
     return new DockerPermissionDenied(socketPermissionHint(dockerHost))

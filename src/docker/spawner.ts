@@ -117,8 +117,12 @@ interface Helper {
   code?: string | undefined
 }
 
-/** No CLI was started: classified as DockerUnavailable, as a CLI that cannot be run. */
-const notStarted = (code: string | undefined): CommandFailure => ({ spawnCode: code ?? 'EHELPER', timedOut: false, stderr: '' })
+/** No CLI was started: DockerUnavailable, naming the helper (not the CLI) and its fork's error code. */
+const notStarted = (code: string | undefined): CommandFailure => ({
+  timedOut: false,
+  stderr: '',
+  reason: `the process that starts Docker CLI calls could not be started or reached${code === undefined ? '' : ` (${code})`}`
+})
 
 interface Pending {
   resolve: (stdout: string) => void

@@ -181,6 +181,16 @@ test('spawnerRunner: a helper that hangs is killed a little after the call\'s ti
   assert.ok(next > 0 && next !== helper)
 })
 
+test('spawnerRunner: a helper that cannot be started is named as such, not as a Docker CLI that cannot run', async () => {
+  // One environment string over Linux's 128 KiB limit: the fork fails at once (E2BIG).
+  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0', HUGE: 'x'.repeat(256 * 1024) } })
+  const failure = await run(['version']).then(() => assert.fail('the call ran'), (f: unknown) => f)
+  const error = classifyFailure(failure, { bin: fakeDocker }) as Error & { code: string, statusCode: number }
+  assert.equal(error.code, 'CU_DOCKER_UNAVAILABLE')
+  assert.equal(error.statusCode, 503)
+  assert.match(error.message, /the process that starts Docker CLI calls could not be started or reached \(E2BIG\)/)
+})
+
 test('the spawn helper inherits module loaders and heap sizes only', () => {
   assert.deepEqual(helperExecArgv(['--import', 'tsx', '--test-timeout=60000', '--max-semi-space-size=4']), ['--import', 'tsx', '--max-semi-space-size=4'])
   assert.deepEqual(helperExecArgv(['--env-file=.env', '--inspect-port', '9230', '-e', 'x', '--cpu-prof-dir', 'd', '--watch-path', 'src', '-r', 'agent', '--import=tsx']), ['-r', 'agent', '--import=tsx'])
