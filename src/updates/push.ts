@@ -36,9 +36,13 @@ export function pushHandler (options: PushOptions): (events: PushEvent[], origin
   function startBatch (event: PushEvent, origin: PushOrigin, services: ServiceState[]): void {
     const image = pushedImage(event)
     const matching = services.filter((s) => matchesPush(s.image, event, aliases) && hasPushLabel(s.labels, pushLabel) && allowed(origin.services, s.name))
-    const behind = matching.filter((s) => !isOnDigest(s.image, event))
+    const behind: ServiceState[] = []
+    const current: Array<{ service: string, reason: string }> = []
+    for (const s of matching) {
+      if (isOnDigest(s.image, event)) current.push({ service: s.name, reason: 'already runs the pushed digest' })
+      else behind.push(s)
+    }
     const { eligible, skipped } = byRequiredLabel(updater, behind)
-    const current = matching.filter((s) => isOnDigest(s.image, event)).map((s) => ({ service: s.name, reason: 'already runs the pushed digest' }))
     skipped.unshift(...current)
     if (eligible.length === 0) {
       log.info({ hook: { source: origin.source, eventId: event.id, image, skipped } }, 'push event: nothing to update')
