@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { execFileRunner, type CommandRunner } from '../docker/runner.js'
+import { execFileRunner, type CommandRunner, type ExecRunnerOptions } from '../docker/runner.js'
 import { spawnHelperAvailable, spawnerRunner } from '../docker/spawner.js'
 import { dockerConfigPath, registryAuthCheck, type RegistryAuthCheck } from '../docker/registry-auth.js'
 import { Swarm } from '../docker/swarm.js'
@@ -33,14 +33,19 @@ export interface DockerPluginOptions {
  * wait for in-flight requests ends), then stops watching and kills Docker calls still running.
  * @see ../updates/updater.ts
  */
+/** The spawn helper's runner (DOCKER_SPAWN_HELPER), or calls started in the updater when it is off or missing. */
+function cliRunner (app: FastifyInstance, wanted: boolean, options: ExecRunnerOptions): CommandRunner {
+  if (wanted && spawnHelperAvailable()) return spawnerRunner(options)
+  if (wanted) app.log.warn('the spawn helper\'s program is missing from this build: Docker CLI calls start in the updater (DOCKER_SPAWN_HELPER)')
+  return execFileRunner(options)
+}
+
 async function docker (app: FastifyInstance, options: DockerPluginOptions): Promise<void> {
   const { config } = options
   const cli = { bin: config.DOCKER_BIN, dockerHost: config.DOCKER_HOST }
   const calls = new AbortController()
   const runnerOptions = { ...cli, timeoutMs: config.DOCKER_COMMAND_TIMEOUT * 1000, signal: calls.signal }
-  const helper = config.DOCKER_SPAWN_HELPER && spawnHelperAvailable()
-  if (config.DOCKER_SPAWN_HELPER && !helper) app.log.warn('the spawn helper\'s program is missing from this build: Docker CLI calls start in the updater (DOCKER_SPAWN_HELPER)')
-  const runner = options.runner ?? (helper ? spawnerRunner(runnerOptions) : execFileRunner(runnerOptions))
+  const runner = options.runner ?? cliRunner(app, config.DOCKER_SPAWN_HELPER, runnerOptions)
   const swarm = new Swarm(runner, cli)
   // Durable records in SQLite under DATA_DIR; `:memory:` keeps them in this process only (tests).
   // A store that cannot be opened stops the start with one line (server.ts).
