@@ -108,13 +108,4 @@ export async function freePort (): Promise<number> {
   return port
 }
 
-/** Polls `probe` until it returns something other than undefined. */
-export async function until<T> (what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
+export { until } from './wait.ts'
