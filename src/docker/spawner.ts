@@ -87,7 +87,7 @@ export function spawnerRunner ({ bin, timeoutMs, dockerHost, env = process.env, 
     helper ??= start()
     const current = helper
     if (current?.process?.connected !== true) {
-      if (helper === current) helper = undefined
+      helper = undefined
       return reject(notStarted(current?.code))
     }
     const id = nextId++
