@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { UpdateRecordSchema, type UpdateRecord } from '../updates/records.js'
+import { UpdateRecordSchema, type UpdateRecord } from '../store/records.js'
 import type { NotifyFormat } from './targets.js'
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { UpdateRecord } from '../updates/records.js'
+import type { UpdateRecord } from '../store/records.js'
 import { formatNotification, type NotificationMessage } from './format.js'
 import { NOTIFY_STATES, type NotifyState, type NotifyTarget } from './targets.js'
 import { attemptDelivery, retryDelay } from './attempt.js'

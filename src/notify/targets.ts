@@ -1,4 +1,4 @@
-import type { UpdateState } from '../updates/records.js'
+import type { UpdateState } from '../store/records.js'
 
 /**
  * Where notifications go (DESIGN §6, `NOTIFY_URLS` and `NOTIFY_ON`). Webhook URLs are secrets:

@@ -5,11 +5,11 @@ import { spawnHelperAvailable, spawnerRunner } from '../docker/spawner.js'
 import { dockerConfigPath, registryAuthCheck, type RegistryAuthCheck } from '../docker/registry-auth.js'
 import { Swarm } from '../docker/swarm.js'
 import { ServiceEvents } from '../docker/events.js'
-import { createMemoryStore } from '../updates/memory-store.js'
-import { openSqliteStore } from '../updates/sqlite-store.js'
-import { startPruning } from '../updates/pruning.js'
-import type { UpdateRecord, UpdateStore } from '../updates/records.js'
-import { ServiceUpdater } from '../updates/updater.js'
+import { createMemoryStore } from '../store/memory-store.js'
+import { openSqliteStore } from '../store/sqlite-store.js'
+import { startPruning } from '../store/pruning.js'
+import type { UpdateRecord, UpdateStore } from '../store/records.js'
+import { ServiceUpdater } from '../engine/updater.js'
 import type { Config } from '../config.js'
 
 declare module 'fastify' {
@@ -31,7 +31,7 @@ export interface DockerPluginOptions {
  * Decorates the service updater, which owns every Docker call. On close it first stops starting
  * updates and answers every waiting caller within SHUTDOWN_GRACE (preClose, so that Fastify's own
  * wait for in-flight requests ends), then stops watching and kills Docker calls still running.
- * @see ../updates/updater.ts
+ * @see ../engine/updater.ts
  */
 /** The spawn helper's runner (DOCKER_SPAWN_HELPER), or calls started in the updater when it is off or missing. */
 function cliRunner (app: FastifyInstance, wanted: boolean, options: ExecRunnerOptions): CommandRunner {

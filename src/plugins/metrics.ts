@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { UpdateRecord } from '../updates/records.js'
+import type { UpdateRecord } from '../store/records.js'
 import { HttpSeries } from './http-series.js'
 import type { AuthFailureReason } from './auth.js'
 import type { NotifyResult } from '../notify/notifier.js'

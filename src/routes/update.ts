@@ -8,10 +8,10 @@ import type { ServiceState } from '../docker/swarm.js'
 import { resolveTagDigest, type TagDigest } from '../docker/registry-digest.js'
 import { dockerConfigPath } from '../docker/registry-auth.js'
 import { InvalidTarget, NoTargetAllowed, ServiceNotFound, ShuttingDown } from '../errors.js'
-import { byRequiredLabel, submitBatch } from '../updates/batch.js'
-import type { StoredBatch, UpdateRecord as Record } from '../updates/records.js'
-import { batchStatus, httpStatusFor, servicesOfStack, servicesRunning } from '../updates/targets.js'
-import type { Answer } from '../updates/updater.js'
+import { byRequiredLabel, submitBatch } from '../engine/batch.js'
+import type { StoredBatch, UpdateRecord as Record } from '../store/records.js'
+import { batchStatus, httpStatusFor, servicesOfStack, servicesRunning } from '../engine/targets.js'
+import type { Answer } from '../engine/updater.js'
 
 type Body = { appName?: string, image?: string, stack?: string, tag?: string, wait?: boolean, dryRun?: boolean }
 

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { BatchParams, BatchReply, UpdateParams, UpdateRecord, UpdatesPage, UpdatesQuery, errorReplies } from '../schemas/update.js'
 import { BatchNotFound, UpdateNotFound } from '../errors.js'
-import { publicRecord, type UpdateRecord as Record } from '../updates/records.js'
+import { publicRecord, type UpdateRecord as Record } from '../store/records.js'
 import { batchReply } from './update.js'
 
 /**

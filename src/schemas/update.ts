@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { SERVICE_NAME_MAX_LENGTH, SERVICE_NAME_PATTERN, TAG_PATTERN } from '../docker/names.js'
-import { BatchTargetSchema, SkippedSchema, UPDATE_STATES, UpdateRecordSchema } from '../updates/records.js'
+import { BatchTargetSchema, SkippedSchema, UPDATE_STATES, UpdateRecordSchema } from '../store/records.js'
 
 export { UpdateRecordSchema as UpdateRecord }
 

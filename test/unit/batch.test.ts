@@ -1,9 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { submitBatch } from '../../src/updates/batch.ts'
-import { createMemoryStore } from '../../src/updates/memory-store.ts'
+import { submitBatch } from '../../src/engine/batch.js'
+import { createMemoryStore } from '../../src/store/memory-store.js'
 import { Swarm } from '../../src/docker/swarm.ts'
-import { ServiceUpdater } from '../../src/updates/updater.ts'
+import { ServiceUpdater } from '../../src/engine/updater.js'
 import { FakeDocker } from '../fake-docker.ts'
 
 const IMAGE = `127.0.0.1:5000/web:latest@sha256:${'a'.repeat(64)}`

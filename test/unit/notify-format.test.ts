@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
-import type { UpdateRecord } from '../../src/updates/records.ts'
+import type { UpdateRecord } from '../../src/store/records.js'
 import { formatDuration, formatNotification, shortImage } from '../../src/notify/format.ts'
 
 const digestA = 'sha256:' + 'a1'.repeat(32)

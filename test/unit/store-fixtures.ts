@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
-import type { StoredUpdate } from '../../src/updates/records.ts'
-import { openSqliteStore, type SqliteStore } from '../../src/updates/sqlite-store.ts'
+import type { StoredUpdate } from '../../src/store/records.js'
+import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite-store.js'
 
 /** A fresh directory, removed when the test ends. */
 export function tempDir (t: TestContext, prefix = 'cu-store-'): string {

@@ -1,8 +1,8 @@
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { encodeCursor } from '../../src/updates/cursor.ts'
-import { createMemoryStore } from '../../src/updates/memory-store.ts'
-import type { ListQuery, UpdateRecord, UpdateStore } from '../../src/updates/records.ts'
+import { encodeCursor } from '../../src/store/cursor.js'
+import { createMemoryStore } from '../../src/store/memory-store.js'
+import type { ListQuery, UpdateRecord, UpdateStore } from '../../src/store/records.js'
 import { record, sqliteStore, uuid } from './store-fixtures.ts'
 
 /** Every page of a listing, following nextCursor to the end. */

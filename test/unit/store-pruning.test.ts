@@ -1,9 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { createMemoryStore } from '../../src/updates/memory-store.ts'
-import { startPruning } from '../../src/updates/pruning.ts'
-import type { UpdateStore } from '../../src/updates/records.ts'
+import { createMemoryStore } from '../../src/store/memory-store.js'
+import { startPruning } from '../../src/store/pruning.js'
+import type { UpdateStore } from '../../src/store/records.js'
 import { record, sqliteStore, uuid } from './store-fixtures.ts'
 
 const DAY = 24 * 60 * 60 * 1000
@@ -77,8 +77,8 @@ test('a failed pass is reported and the next one tries again', async () => {
 test('the pruning timer does not keep the process alive', () => {
   // A process that starts pruning and never stops it must still exit by itself.
   const script = `
-    import { startPruning } from ${JSON.stringify(new URL('../../src/updates/pruning.ts', import.meta.url).href)}
-    import { createMemoryStore } from ${JSON.stringify(new URL('../../src/updates/memory-store.ts', import.meta.url).href)}
+    import { startPruning } from ${JSON.stringify(new URL('../../src/store/pruning.ts', import.meta.url).href)}
+    import { createMemoryStore } from ${JSON.stringify(new URL('../../src/store/memory-store.ts', import.meta.url).href)}
     startPruning(createMemoryStore(), { historyDays: 90 })
     console.log('started')
   `

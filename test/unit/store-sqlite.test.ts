@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { publicRecord, type StoredBatch } from '../../src/updates/records.ts'
-import { openSqliteStore } from '../../src/updates/sqlite-store.ts'
+import { publicRecord, type StoredBatch } from '../../src/store/records.js'
+import { openSqliteStore } from '../../src/store/sqlite-store.js'
 import { record, sqliteStore, tempDir, uuid } from './store-fixtures.ts'
 
 test('a saved record reads back exactly, optional fields absent rather than null', (t) => {
@@ -110,7 +110,7 @@ test('a record saved by a process killed with SIGKILL right after is there on re
   const dataDir = join(tempDir(t), 'data')
   // The child saves, says so, and then hangs holding the database open (no close, no checkpoint).
   const script = `
-    import { openSqliteStore } from ${JSON.stringify(new URL('../../src/updates/sqlite-store.ts', import.meta.url).href)}
+    import { openSqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite-store.ts', import.meta.url).href)}
     const store = openSqliteStore({ dataDir: ${JSON.stringify(dataDir)} })
     const base = ${JSON.stringify(record(0))}
     for (let i = 0; i < 50; i++) store.save({ ...base, updateId: '00000000-0000-4000-8000-' + i.toString(16).padStart(12, '0'), status: 'updating' })

@@ -2,9 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Swarm } from '../../src/docker/swarm.ts'
-import { ServiceUpdater } from '../../src/updates/updater.ts'
-import { createMemoryStore } from '../../src/updates/memory-store.ts'
-import type { UpdateRecord } from '../../src/updates/records.ts'
+import { ServiceUpdater } from '../../src/engine/updater.js'
+import { createMemoryStore } from '../../src/store/memory-store.js'
+import type { UpdateRecord } from '../../src/store/records.js'
 import { FakeDocker, fail } from '../fake-docker.ts'
 
 /**

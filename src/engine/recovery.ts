@@ -1,8 +1,8 @@
 import { jobFrom, type Job } from './job.js'
 import type { JobLedger } from './ledger.js'
 import type { Lanes } from './lanes.js'
-import type { UpdateStore } from './records.js'
-import type { UpdateWatcher } from './watch.js'
+import type { UpdateStore } from '../store/records.js'
+import type { UpdateWatcher } from './follow-update.js'
 
 export interface Recovery {
   store: UpdateStore

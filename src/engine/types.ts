@@ -1,7 +1,7 @@
 import type { ServiceEvents } from '../docker/events.js'
 import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { Swarm } from '../docker/swarm.js'
-import type { UpdateRecord, UpdateStore } from './records.js'
+import type { UpdateRecord, UpdateStore } from '../store/records.js'
 
 export interface UpdateRequest {
   appName: string

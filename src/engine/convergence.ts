@@ -1,6 +1,6 @@
 import type { ServiceState, Swarm, UpdateStatus } from '../docker/swarm.js'
 import { ServiceNotFound } from '../errors.js'
-import type { UpdateState } from './records.js'
+import type { UpdateState } from '../store/records.js'
 
 /** Swarm's final UpdateStatus states, as the record names them. */
 const terminal: Record<string, UpdateState | undefined> = {

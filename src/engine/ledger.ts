@@ -1,5 +1,5 @@
 import type { Job } from './job.js'
-import { publicRecord, type UpdateRecord, type UpdateState, type UpdateStore } from './records.js'
+import { publicRecord, type UpdateRecord, type UpdateState, type UpdateStore } from '../store/records.js'
 import type { RecordEvent } from './types.js'
 
 export interface LedgerOptions {

@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { hasPushLabel, isOnDigest, matchesPush, pushedImage, type PushEvent, type PushOrigin, type RegistryAliases } from '../hooks/events.js'
+import { hasPushLabel, isOnDigest, matchesPush, pushedImage, type PushEvent, type PushOrigin, type RegistryAliases } from './events.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
-import { byRequiredLabel, submitBatch } from './batch.js'
-import type { StoredBatch } from './records.js'
-import type { ServiceUpdater } from './updater.js'
+import { byRequiredLabel, submitBatch } from '../engine/batch.js'
+import type { StoredBatch } from '../store/records.js'
+import type { ServiceUpdater } from '../engine/updater.js'
 
 export interface PushOptions {
   swarm: Swarm

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ServiceState } from '../docker/swarm.js'
-import type { StoredUpdate } from './records.js'
+import type { StoredUpdate } from '../store/records.js'
 import type { UpdateRequest } from './types.js'
 
 /** A Docker update of one service that any number of requests may share. */

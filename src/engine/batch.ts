@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ServiceState } from '../docker/swarm.js'
 import { hasLabel } from './labels.js'
-import type { StoredBatch } from './records.js'
+import type { StoredBatch } from '../store/records.js'
 import type { ServiceUpdater } from './updater.js'
 
 type Skipped = StoredBatch['skipped']

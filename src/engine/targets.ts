@@ -1,6 +1,6 @@
 import { normalizeImageTarget, normalizeRepository, parseImageRef } from '../docker/image-ref.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
-import type { UpdateRecord, UpdateState } from './records.js'
+import type { UpdateRecord, UpdateState } from '../store/records.js'
 
 /** The label `docker stack deploy` puts on every service of a stack. */
 export const STACK_LABEL = 'com.docker.stack.namespace'
