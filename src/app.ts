@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import authPlugin from './plugins/auth.js'
-import { clientAddressOf, trustProxyOption } from './auth/trust-proxy.js'
-import { refusalGate } from './auth/refusal-gate.js'
+import { trustProxyOption } from './auth/trust-proxy.js'
+import accessLogPlugin, { lazyChildLogger } from './plugins/access-log.js'
 import dockerPlugin from './plugins/docker.js'
 import metricsPlugin from './plugins/metrics.js'
 import notifyPlugin from './plugins/notify.js'
 import hookRoutes, { type HooksOptions } from './routes/hooks.js'
 import type { PushEvent, PushOrigin } from './hooks/events.js'
-import { redactRequestUrl } from './hooks/redact.js'
 import { pushHandler } from './hooks/push.js'
 import { serviceAllowed } from './auth/scope.js'
 import healthRoutes from './routes/health.js'
@@ -34,30 +33,6 @@ export interface AppOptions {
   hooks?: Partial<HooksOptions>
 }
 
-/**
- * Puts the refusal gate in front of the request handler of the server Fastify made (its own server,
- * with its options, unchanged). A gate that throws hands the request to Fastify, which answers it
- * (with the hook's decision, or a 500) instead of the exception reaching the socket's listener.
- * (Not `serverFactory`: with it Fastify no longer listens on every address of HOST=localhost.)
- */
-function gateInFront (server: Server, front: { gate?: (req: IncomingMessage, res: ServerResponse) => boolean }): void {
-  const handlers = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>
-  if (handlers.length !== 1) throw new Error(`expected Fastify's one request handler, found ${handlers.length}`)
-  const [fastify] = handlers as [(req: IncomingMessage, res: ServerResponse) => void]
-  server.removeListener('request', fastify)
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    let answered = false
-    try {
-      answered = front.gate?.(req, res) === true
-    } catch {
-      // Half an answer cannot be finished by Fastify: the connection is cut instead.
-      answered = res.headersSent
-      if (answered && !res.writableEnded) res.destroy()
-    }
-    if (!answered) fastify(req, res)
-  })
-}
-
 const requestIdRe = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** The caller's X-Request-Id when it is a sane one, else a new UUID. */
@@ -71,27 +46,27 @@ function requestIdOf (req: IncomingMessage): string {
  * shows what the service is made of. `server.ts` owns the process around it.
  */
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
-  // Set once the routes exist (below): refusals of bad tokens are answered before Fastify.
-  const front: { gate?: (req: IncomingMessage, res: ServerResponse) => boolean } = {}
-  const trustProxy = trustProxyOption(config.TRUST_PROXY)
+  const logs = options.loggerInstance !== undefined || (options.logger ?? false) !== false
   const app = Fastify({
     ...(options.loggerInstance !== undefined ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? false }),
+    // A request's child logger is made when it writes a line, not for every request (access-log.ts).
+    ...(logs && { childLoggerFactory: lazyChildLogger }),
     // A body is three small fields; anything larger is not a request for us (413).
     bodyLimit: 4096,
-    trustProxy,
+    // request.ip is Fastify's, with TRUST_PROXY as its trustProxy option.
+    trustProxy: trustProxyOption(config.TRUST_PROXY),
     // docs/API.md: keep-alive connections are closed after their response on shutdown, or close()
     // waits for this timeout.
     keepAliveTimeout: 72_000,
     // Waited updates take minutes: the request is received quickly, the answer comes late.
     requestTimeout: 0,
-    // One access line per request, written when it completes (below), instead of Fastify's two.
+    // One access line per request, written when it completes (plugins/access-log.ts), instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdOf,
     // Fastify's defaults are too lenient for the contract: no dropping of unknown properties, no
     // type coercion ("123" stays a string, 123 is not a name).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } }
   })
-  gateInFront(app.server, front)
   // Only JSON bodies: text/plain is answered 415 like every other content type.
   app.removeContentTypeParser('text/plain')
   for (const schema of sharedSchemas) app.addSchema(schema)
@@ -100,26 +75,11 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   // connections are closed after it; otherwise close() would wait for the keep-alive timeout.
   let closing = false
   app.addHook('preClose', async () => { closing = true })
-  app.addHook('onSend', async (request, reply) => {
+  // Synchronous: every answer passes here, a flood of refusals included.
+  app.addHook('onSend', function requestIdHeader (request, reply, payload, done): void {
     reply.header('x-request-id', request.id)
     if (closing) reply.header('connection', 'close')
-  })
-
-  app.addHook('onResponse', async (request, reply) => {
-    // Refused authentications are counted in /metrics and only logged at debug: a flood of bad
-    // tokens must not become a flood of log lines (the auth plugin warns once per limited address).
-    const level = request.authFailure !== undefined ? 'debug' : 'info'
-    // A flood of refusals at the default level builds no line at all (measured: docs/BENCHMARKS.md).
-    if ((request.log as { isLevelEnabled?: (l: string) => boolean }).isLevelEnabled?.(level) === false) return
-    request.log[level]({
-      method: request.method,
-      // Path only: a query string may carry a token, and a Docker Hub hook's path is its credential.
-      url: redactRequestUrl(request.url),
-      statusCode: reply.statusCode,
-      responseTime: Math.round(reply.elapsedTime * 10) / 10,
-      client: request.ip,
-      ...(request.authFailure !== undefined && { authFailure: request.authFailure })
-    }, 'request completed')
+    done(null, payload)
   })
 
   app.setErrorHandler((error: FastifyError & { headers?: Record<string, string> }, request, reply) => {
@@ -152,19 +112,13 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   await app.register(metricsPlugin)
   await app.register(authPlugin, { config, onFailure: (reason) => app.metrics.recordAuthFailure(reason) })
+  // The one onResponse hook: HTTP metrics and the access line.
+  await app.register(accessLogPlugin)
   await app.register(notifyPlugin, { config })
   await app.register(dockerPlugin, {
     config,
     ...(options.runner !== undefined && { runner: options.runner }),
     ...(options.registryAuth !== undefined && { registryAuth: options.registryAuth })
-  })
-
-  // Routes that take a token, by `METHOD /path` (static paths; the gate matches them exactly).
-  const tokenRoutes = new Set<string>()
-  app.addHook('onRoute', (route) => {
-    const onRequest = [route.onRequest ?? []].flat()
-    if (!onRequest.includes(app.authenticate) || /[:*]/.test(route.url)) return
-    for (const method of [route.method].flat()) if (method === 'GET' || method === 'POST') tokenRoutes.add(`${method} ${route.url}`)
   })
 
   await app.register(healthRoutes)
@@ -182,14 +136,5 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   }))
   await app.register(hookRoutes, { githubSecret: config.GITHUB_WEBHOOK_SECRET, dockerhubToken: config.DOCKERHUB_WEBHOOK_TOKEN, ...options.hooks })
 
-  front.gate = refusalGate({
-    authenticator: app.authenticator,
-    routes: tokenRoutes,
-    clientAddress: clientAddressOf(trustProxy),
-    requestId: requestIdOf,
-    // While closing Fastify answers 503; at debug level each refusal gets its access line there.
-    active: () => !closing && (app.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('debug') !== true,
-    onAnswered: app.metrics.recordHttp
-  })
   return app
 }

@@ -48,8 +48,8 @@ export interface Authenticator {
 const bearerRe = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i
 
 /**
- * Bearer-token authentication without a framework: used by the auth plugin's onRequest hook and,
- * before Fastify, by the refusal gate (refusal-gate.ts), so both answer a request alike.
+ * Bearer-token authentication without a framework (the auth plugin's onRequest hook uses it; the
+ * decision is plain data, so it is tested without HTTP).
  */
 export function createAuthenticator ({ verifier, limit, windowMs, onFailure, onLimited }: AuthenticatorOptions): Authenticator {
   const limiter = new AuthFailureLimiter({ limit, windowMs })

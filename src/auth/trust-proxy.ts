@@ -1,5 +1,3 @@
-import type { IncomingMessage } from 'node:http'
-import proxyAddr from '@fastify/proxy-addr'
 import type { FastifyServerOptions } from 'fastify'
 
 /**
@@ -15,26 +13,4 @@ export function trustProxyOption (value: boolean | number | string[]): FastifySe
   if (typeof value !== 'number') return value
   if (value === 0) return false
   return (_address: string, hop: number) => hop < value
-}
-
-/**
- * The client address Fastify gives as `request.ip` under this trustProxy option, read from the raw
- * request (the refusal gate answers before Fastify makes a request object): the socket's peer, or
- * with a trusted proxy the nearest untrusted address of X-Forwarded-For, as Fastify computes it
- * (its lib/request.js, with the same proxy-addr). Undefined when the socket is already gone.
- */
-export function clientAddressOf (option: FastifyServerOptions['trustProxy']): (raw: IncomingMessage) => string | undefined {
-  if (option === undefined || option === false) return (raw) => raw.socket?.remoteAddress
-  const trust = option === true
-    ? () => true
-    : typeof option === 'function'
-      ? option
-      : typeof option === 'number'
-        ? () => false // Fastify 5: a bare hop count trusts nothing (trustProxyOption never gives one)
-        : proxyAddr.compile(typeof option === 'string' ? option.split(',').map((it) => it.trim()) : option)
-  return (raw) => {
-    if (raw.socket?.remoteAddress === undefined) return undefined
-    const addresses = proxyAddr.all(raw, trust)
-    return addresses[addresses.length - 1]
-  }
 }

@@ -1,8 +1,7 @@
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { createAuthenticator, type Admission, type Authenticator, type Refusal } from '../auth/authenticator.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import { createAuthenticator, type Admission, type Refusal } from '../auth/authenticator.js'
 import { clientKey } from '../auth/client-key.js'
-import { kAdmission, type AdmittedRequest } from '../auth/refusal-gate.js'
 import { scopeDecision } from '../auth/scope.js'
 import { createTokenVerifier, type AuthFailureReason, type Principal } from '../auth/verifier.js'
 import { Forbidden } from '../errors.js'
@@ -12,10 +11,11 @@ export type { AuthFailureReason, Principal, Verification } from '../auth/verifie
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** onRequest hook: verifies the bearer token, or answers 401/429 itself */
-    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
-    /** the decision behind authenticate, for the refusal gate in front of Fastify (app.ts) */
-    authenticator: Authenticator
+    /**
+     * onRequest hook: verifies the bearer token, or answers 401/429 itself. Synchronous (a callback
+     * hook, no promise) except while an identity provider's key is fetched.
+     */
+    authenticate: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
     /** onRequest hook for routes with credentials of their own (webhooks): 429 when the address is limited */
     authLimit: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
     /** answers 401 for a credential refused by its own check, counted like a bad token */
@@ -58,23 +58,20 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
   app.decorateRequest('principal', undefined)
   app.decorateRequest('authFailure', undefined)
 
-  app.decorate('authenticator', authenticator)
-
   /**
    * Answers 401/429 directly rather than throwing: Fastify's error path costs several times a plain
-   * reply. The body has the error handler's shape.
+   * reply. The refusal is sent as the JSON made once per message (authenticator.ts), with the error
+   * handler's shape, so a flood of bad tokens costs the token check (its MAC first) and a write, and
+   * no promise, serialisation or error object. IPv6 clients count by their /64, IPv4-mapped
+   * addresses as IPv4 (client-key.ts); the address is Fastify's request.ip (TRUST_PROXY applied).
    */
-  app.decorate('authenticate', async function authenticate (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    // Decided already when the request passed the refusal gate (app.ts); else here. IPv6 clients
-    // count by their /64, IPv4-mapped addresses as IPv4 (client-key.ts).
-    const given = (request.raw as AdmittedRequest)[kAdmission]
-    const pending = given ?? authenticator.admit(request.raw, clientKey(request.ip))
-    const admission: Admission = pending instanceof Promise ? await pending : pending
-    if (admission.ok) {
-      request.principal = admission.principal
-      return undefined
+  app.decorate('authenticate', function authenticate (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const admission = authenticator.admit(request.raw, clientKey(request.ip))
+    if (admission instanceof Promise) {
+      admission.then((settled) => admitted(request, reply, settled, done), done)
+      return
     }
-    return send(request, reply, admission)
+    admitted(request, reply, admission, done)
   })
 
   app.decorate('authLimit', async function authLimit (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
@@ -100,10 +97,21 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
   })
 }
 
+/** Lets the request on with its principal, or answers the refusal (then `done` is not called). */
+function admitted (request: FastifyRequest, reply: FastifyReply, admission: Admission, done: HookHandlerDoneFunction): void {
+  if (admission.ok) {
+    request.principal = admission.principal
+    done()
+    return
+  }
+  send(request, reply, admission)
+}
+
 function send (request: FastifyRequest, reply: FastifyReply, refusal: Refusal): FastifyReply {
   request.authFailure = refusal.reason
   if (refusal.retryAfter !== undefined) reply.header('retry-after', String(refusal.retryAfter))
-  return reply.code(refusal.body.statusCode).send(refusal.body)
+  // A string with a JSON content type is sent as it is: the payload was serialised once, up front.
+  return reply.code(refusal.body.statusCode).header('content-type', 'application/json; charset=utf-8').send(refusal.payload)
 }
 
 export default fp(auth, { fastify: '5.x', name: 'auth' })

@@ -11,7 +11,7 @@ export interface Metrics {
   recordUpdate: (record: UpdateRecord) => void
   recordAuthFailure: (reason: AuthFailureReason) => void
   recordNotification: (target: string, result: NotifyResult) => void
-  /** one answered HTTP request, by route pattern (the onResponse hook, and the refusal gate) */
+  /** one answered HTTP request, by route pattern (the onResponse hook, plugins/access-log.ts) */
   recordHttp: (method: string, route: string, statusCode: number, seconds: number) => void
 }
 
@@ -74,11 +74,6 @@ async function metrics (app: FastifyInstance): Promise<void> {
       notifications.inc({ target, result })
     },
     recordHttp: (method: string, route: string, statusCode: number, seconds: number) => http.record(method, route, statusCode, seconds)
-  })
-
-  app.addHook('onResponse', async (request, reply) => {
-    // The route pattern, never the raw URL: unknown paths must not create unbounded label values.
-    app.metrics.recordHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
   })
 }
 
