@@ -10,7 +10,8 @@ import { dockerConfigPath } from '../docker/registry-auth.js'
 import { InvalidTarget, NoTargetAllowed, ServiceNotFound, ShuttingDown } from '../errors.js'
 import { byRequiredLabel, submitBatch } from '../engine/batch.js'
 import type { StoredBatch, UpdateRecord as Record } from '../store/records.js'
-import { batchStatus, httpStatusFor, servicesOfStack, servicesRunning } from '../engine/targets.js'
+import { servicesOfStack, servicesRunning } from '../engine/targets.js'
+import { batchHttpStatus, batchStatus, httpStatusFor } from './state-answers.js'
 import type { Answer } from '../engine/updater.js'
 
 type Body = { appName?: string, image?: string, stack?: string, tag?: string, wait?: boolean, dryRun?: boolean }
@@ -69,7 +70,7 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
     if (body.wait === false || app.updater.isSelf(service)) return reply.code(202).send(job.record)
     const answer = await job.wait()
     throwFailure(answer)
-    return reply.code(httpStatusFor[answer.record.status]).send(answer.record)
+    return reply.code(httpStatusFor(answer.record.status)).send(answer.record)
   }
 
   async function updateMany (request: FastifyRequest, reply: FastifyReply, body: Body, arrivedAt: number) {
@@ -133,14 +134,4 @@ function throwFailure (answer: Answer): void {
 
 export function batchReply (batch: StoredBatch, records: Record[]) {
   return { batchId: batch.batchId, target: batch.target, status: batchStatus(records), updates: records, skipped: batch.skipped, statusUrl: `/batches/${batch.batchId}` }
-}
-
-/** First rule that applies: 504 any timeout, 409 any rolled back or paused, 502 any failed, else 200. */
-function batchHttpStatus (records: Record[]): 200 | 409 | 502 | 503 | 504 {
-  const any = (...states: string[]) => records.some((r) => states.includes(r.status))
-  if (any('timeout')) return 504
-  if (any('rolled_back', 'paused', 'superseded')) return 409
-  if (any('failed')) return 502
-  if (any('cancelled')) return 503
-  return 200
 }
