@@ -24,3 +24,5 @@ export const DockerFailed = createError<[string]>('CU_DOCKER_FAILED', 'Docker fa
 export const ShuttingDown = createError('CU_SHUTTING_DOWN', 'The updater is shutting down; retry on another instance', 503)
 /** Internal: another client changed the service between our read and our write. Retried. */
 export const OutOfSequence = createError<[string]>('CU_OUT_OF_SEQUENCE', 'Service changed concurrently: %s', 409)
+/** Internal: the engine tried a state change its transition table (engine/transitions.ts) forbids: a bug. */
+export const IllegalTransition = createError<[string, string, string]>('CU_ILLEGAL_TRANSITION', 'Update %s may not move from %s to %s', 500)

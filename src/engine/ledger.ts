@@ -1,6 +1,7 @@
 import type { Job } from './job.js'
 import { publicRecord, type UpdateRecord, type UpdateState, type UpdateStore } from '../store/records.js'
 import type { RecordEvent } from './types.js'
+import { moveTo } from './transitions.js'
 
 export interface LedgerOptions {
   store: UpdateStore
@@ -60,7 +61,7 @@ export class JobLedger {
   timeOut (job: Job, message: string): void {
     if (job.final) return
     if (job.record.status !== 'timeout') {
-      job.record.status = 'timeout'
+      moveTo(job.record, 'timeout')
       job.record.message = message
       this.save(job)
       this.#options.onRecord(publicRecord(job.record), 'timeout')
@@ -82,12 +83,13 @@ export class JobLedger {
   finish (job: Job, status: UpdateState, image: string | null, message?: string): void {
     if (job.final) return
     const { record } = job
+    // First: an illegal change throws before anything of the job has changed.
+    moveTo(record, status)
     const finishedAt = new Date()
     job.final = true
     job.blocking = false
     clearTimeout(job.timer)
     job.releaseSlot?.()
-    record.status = status
     if (image !== null) record.image = image
     record.finishedAt = finishedAt.toISOString()
     record.durationMs = finishedAt.getTime() - Date.parse(record.startedAt)

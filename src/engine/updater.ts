@@ -17,6 +17,7 @@ import { ServiceReads } from './service-reads.js'
 import { Semaphore } from './semaphore.js'
 import { hasLabel } from './labels.js'
 import { resumeUnfinished } from './recovery.js'
+import { moveTo } from './transitions.js'
 
 export type { Answer, RecordEvent, UpdateRequest, UpdaterOptions } from './types.js'
 
@@ -140,13 +141,13 @@ export class ServiceUpdater {
     return { record: publicRecord(joined.record), wait: async () => this.#wait(joined, arrivedAt + this.#timeoutMs) }
   }
 
-  /** The record of an update, from the store (so also those of earlier processes). */
   /** The record of an update this process is running, if it is one (fresher than the store's). */
   liveRecord (updateId: string): UpdateRecord | undefined {
     const live = this.#ledger.get(updateId)
     return live === undefined ? undefined : publicRecord(live.record)
   }
 
+  /** The record of an update: the live one, else the store's (so also those of earlier processes). */
   getRecord (updateId: string): UpdateRecord | undefined {
     const live = this.liveRecord(updateId)
     if (live !== undefined) return live
@@ -216,9 +217,9 @@ export class ServiceUpdater {
     if (job.final) return release() // cancelled by shutdown while it waited for a slot
     job.releaseSlot = release
     job.started = true
-    // Written with the base version, just before the Docker call (write.ts): until then a restart
+    // Written with the base version, just before the Docker call (start-update.ts): until then a restart
     // cancels it, whether the store says queued or updating.
-    job.record.status = 'updating'
+    moveTo(job.record, 'updating')
     // Stop crediting the previous (timed-out) update with anything from now on.
     previous?.watch.abort()
     let base: ServiceState

@@ -1,0 +1,39 @@
+import { IllegalTransition } from '../errors.js'
+import type { StoredUpdate, UpdateState } from '../store/records.js'
+
+/**
+ * Every state an update may move to from each state: the one place that says how a job's record
+ * changes state (the ledger, the lanes and recovery all go through `moveTo`). New states (held,
+ * pending approval, verifying …) are new rows here first.
+ *
+ * - `queued` → `updating` when its lane and a slot let it start; `timeout` when its caller stopped
+ *   waiting first; `cancelled` at shutdown (or at a restart); `failed` when recovery finds it
+ *   never reached Swarm.
+ * - `updating` → any end Swarm reports, `failed`, `superseded` by a later update once its caller
+ *   timed out, `timeout`, or `cancelled` at a restart that finds no base version.
+ * - `timeout` → `updating` (a queued job whose caller left starts later), and every end: the
+ *   update is still watched and reaches its real end.
+ * - The final states go nowhere.
+ */
+const allowed: { readonly [from in UpdateState]: readonly UpdateState[] } = {
+  queued: ['updating', 'timeout', 'cancelled', 'failed'],
+  updating: ['completed', 'rolled_back', 'paused', 'failed', 'superseded', 'timeout', 'cancelled'],
+  timeout: ['updating', 'completed', 'rolled_back', 'paused', 'failed', 'superseded', 'cancelled'],
+  completed: [],
+  rolled_back: [],
+  paused: [],
+  failed: [],
+  superseded: [],
+  cancelled: []
+}
+
+export const mayMove = (from: UpdateState, to: UpdateState): boolean => allowed[from].includes(to)
+
+/** Moves a record to `to`, or throws CU_ILLEGAL_TRANSITION (a bug: nothing is changed). */
+export function moveTo (record: StoredUpdate, to: UpdateState): void {
+  if (!mayMove(record.status, to)) throw new IllegalTransition(record.updateId, record.status, to)
+  record.status = to
+}
+
+/** The table, for tests and docs. */
+export const transitions = allowed
