@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { STATUS_CODES, type IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -17,6 +17,7 @@ import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
 import updatesRoutes from './routes/updates.js'
 import { sharedSchemas } from './schemas/update.js'
+import { answerCodes, errorBody } from './errors.js'
 import type { CommandRunner } from './docker/runner.js'
 import type { RegistryAuthCheck } from './docker/registry-auth.js'
 import type { Config } from './config.js'
@@ -90,17 +91,11 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     if (error.headers !== undefined) reply.headers(error.headers)
     // Only our own messages are shown for 5xx; anything unexpected is logged, not told.
     const message = status < 500 || ours ? error.message : 'Internal Server Error'
-    return reply.code(status).send({
-      statusCode: status,
-      error: STATUS_CODES[status] ?? 'Error',
-      message,
-      ...(typeof error.code === 'string' && (ours || status < 500) && { code: error.code })
-    })
+    return reply.code(status).send(errorBody(status, message, typeof error.code === 'string' && (ours || status < 500) ? error.code : undefined))
   })
 
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({
-    statusCode: 404, error: 'Not Found', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`, code: 'CU_ROUTE_NOT_FOUND'
-  }))
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(
+    errorBody(404, `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`, answerCodes.routeNotFound)))
 
   await app.register(swagger, {
     openapi: {

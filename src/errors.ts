@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http'
 import createError from '@fastify/error'
 
 /**
@@ -5,7 +6,13 @@ import createError from '@fastify/error'
  * caller (5xx messages name the cause an operator can act on, never internals or stacks).
  */
 // CU_UNAUTHORIZED (401) and CU_TOO_MANY_AUTH_FAILURES (429) are answered by the auth plugin
-// directly, without an Error: that path must stay cheap under a flood of bad tokens.
+// directly, without an Error (a body made once, errorBody below): that path must stay cheap under a
+// flood of bad tokens. CU_ROUTE_NOT_FOUND is the not-found handler's (app.ts).
+export const answerCodes = {
+  unauthorized: 'CU_UNAUTHORIZED',
+  tooManyAuthFailures: 'CU_TOO_MANY_AUTH_FAILURES',
+  routeNotFound: 'CU_ROUTE_NOT_FOUND'
+} as const
 export const Forbidden = createError<[string]>('CU_FORBIDDEN', 'This token may not update service %s', 403)
 export const ServiceNotEnabled = createError<[string, string]>('CU_SERVICE_NOT_ENABLED', 'Service %s does not carry the label %s that allows updates', 403)
 export const InvalidServiceName = createError<[string]>('CU_INVALID_SERVICE_NAME', 'Invalid service name %s', 400)
@@ -26,3 +33,16 @@ export const ShuttingDown = createError('CU_SHUTTING_DOWN', 'The updater is shut
 export const OutOfSequence = createError<[string]>('CU_OUT_OF_SEQUENCE', 'Service changed concurrently: %s', 409)
 /** Internal: the engine tried a state change its transition table (engine/transitions.ts) forbids: a bug. */
 export const IllegalTransition = createError<[string, string, string]>('CU_ILLEGAL_TRANSITION', 'Update %s may not move from %s to %s', 500)
+/** Rejects the waiters still pending when the events stream is stopped (or waitFor is called on a stopped stream). */
+export const EventStreamStopped = createError('CU_EVENTS_STOPPED', 'The Docker events stream is stopped', 503)
+/** The record store failed (store/store-errors.ts says how, in one line an operator can act on). */
+export const StoreUnavailable = createError<[string, { cause: unknown }?]>('CU_STORE_UNAVAILABLE', 'The record store is unavailable: %s', 503)
+export const InvalidCursor = createError('CU_INVALID_CURSOR', 'Invalid cursor: pass the nextCursor of a previous page unchanged', 400)
+export const InvalidSince = createError<[string]>('CU_INVALID_SINCE', 'Invalid since %s: expected an ISO date-time', 400)
+
+/** The shape of every error answer (docs/API.md; the ErrorReply schema), built in this one place. */
+export interface ErrorBody<S extends number = number> { statusCode: S, error: string, message: string, code?: string }
+
+export function errorBody<S extends number> (statusCode: S, message: string, code?: string): ErrorBody<S> {
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, ...(code !== undefined && { code }) }
+}

@@ -2,9 +2,10 @@ import type { IncomingMessage } from 'node:http'
 import { AuthFailureLimiter } from './failure-limiter.js'
 import { MAX_TOKEN_LENGTH, type TokenVerifier } from './verifier.js'
 import type { AuthFailureReason, Principal } from './types.js'
+import { answerCodes, errorBody, type ErrorBody } from '../errors.js'
 
 /** The error body of a refused request: the shape of every error answer (docs/API.md §5). */
-export interface RefusalBody { statusCode: 401 | 429, error: string, message: string, code: string }
+export type RefusalBody = ErrorBody<401 | 429>
 
 /** Who the request is from, or why it is refused (and with what answer). */
 export type Admission =
@@ -53,7 +54,7 @@ const bearerRe = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i
  */
 export function createAuthenticator ({ verifier, limit, windowMs, onFailure, onLimited }: AuthenticatorOptions): Authenticator {
   const limiter = new AuthFailureLimiter({ limit, windowMs })
-  const tooMany = refusal('rate_limited', { statusCode: 429, error: 'Too Many Requests', message: 'Too many failed authentications from this address; retry later', code: 'CU_TOO_MANY_AUTH_FAILURES' })
+  const tooMany = refusal('rate_limited', errorBody(429, 'Too many failed authentications from this address; retry later', answerCodes.tooManyAuthFailures))
   // The 401s by message: a few fixed texts (a claim check may add one with a value in it: bounded).
   const unauthorized = new Map<string, Refusal>()
 
@@ -98,7 +99,7 @@ export function createAuthenticator ({ verifier, limit, windowMs, onFailure, onL
 
 /** The 401 body, for every way a credential is refused (tokens, and webhook credentials through refuse()). */
 const unauthorizedBody = (message: string): RefusalBody =>
-  ({ statusCode: 401, error: 'Unauthorized', message: `Unauthorized: ${message}`, code: 'CU_UNAUTHORIZED' })
+  errorBody(401, `Unauthorized: ${message}`, answerCodes.unauthorized)
 
 const refusal = (reason: AuthFailureReason, body: RefusalBody): Refusal =>
   Object.freeze({ ok: false, reason, body: Object.freeze(body), payload: JSON.stringify(body), retryAfter: undefined })

@@ -1,14 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
-import createError from '@fastify/error'
+import { EventStreamStopped } from '../errors.js'
 import { dockerEnv, dockerReason } from './runner.js'
 import { EventWaiters } from './event-waiters.js'
 import { compareTimeNano, nowTimeNano, parseServiceEvent, toDockerTime, type ServiceEvent } from './service-event.js'
 
 export type { ServiceAction, ServiceEvent } from './service-event.js'
-
-/** Rejects the waiters still pending when the stream is stopped (or waitFor is called on a stopped stream). */
-export const EventStreamStopped = createError('CU_EVENTS_STOPPED', 'The Docker events stream is stopped', 503)
 
 type LogFn = (obj: object, msg?: string) => void
 export interface EventsLog { warn: LogFn, info: LogFn, debug: LogFn }

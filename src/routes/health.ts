@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { Type } from '@sinclair/typebox'
+import { errorBody } from '../errors.js'
 import type {} from '@fastify/swagger'
 
 /**
@@ -19,7 +20,7 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
     } catch (error) {
       const { message, code } = error as { message: string, code?: string }
       request.log.warn({ code, reason: message }, 'not ready')
-      return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message, ...(code !== undefined && { code }) })
+      return reply.code(503).send(errorBody(503, message, code))
     }
     return { status: 'ready' }
   })

@@ -7,7 +7,7 @@ import { imageDigest, normalizeImageTarget, targetImage } from '../docker/image-
 import type { ServiceState } from '../docker/swarm.js'
 import { resolveTagDigest, type TagDigest } from '../docker/registry-digest.js'
 import { dockerConfigPath } from '../docker/registry-auth.js'
-import { InvalidTarget, NoTargetAllowed, ServiceNotFound, ShuttingDown } from '../errors.js'
+import { InvalidTarget, NoTargetAllowed, ServiceNotFound, ShuttingDown, errorBody } from '../errors.js'
 import { byRequiredLabel, submitBatch } from '../engine/batch.js'
 import type { StoredBatch, UpdateRecord as Record } from '../store/records.js'
 import { servicesOfStack, servicesRunning } from '../engine/targets.js'
@@ -81,7 +81,8 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
     if (inScope.length === 0) throw new ServiceNotFound(body.image ?? body.stack!)
     const { eligible, skipped } = byRequiredLabel(app.updater, inScope)
     if (eligible.length === 0) {
-      return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: new NoTargetAllowed(body.image ?? body.stack!).message, code: 'CU_NO_SERVICE_ENABLED', skipped })
+      const refusal = new NoTargetAllowed(body.image ?? body.stack!)
+      return reply.code(403).send({ ...errorBody(403, refusal.message, refusal.code), skipped })
     }
     const tag = body.image !== undefined ? normalizeImageTarget(body.image).tag : undefined
     if (body.dryRun === true) return { dryRun: true, target, plan: await plan(eligible, tag), skipped }

@@ -1,5 +1,5 @@
 import type { ListQuery, StoredUpdate } from './records.js'
-import { InvalidCursor, InvalidSince } from './store-errors.js'
+import { InvalidCursor, InvalidSince } from '../errors.js'
 
 /**
  * Keyset paging of GET /updates, shared by every store: newest first by (startedAt, updateId).

@@ -4,7 +4,8 @@ import Database from 'better-sqlite3'
 import { collectPage, decodeCursor, sinceMs, type Position } from './cursor.js'
 import { FINAL_STATES, type ListQuery, type StoredBatch, type StoredUpdate, type UpdateStore } from './records.js'
 import { fromBatchRow, fromRow, migrate, NewerSchema, SCHEMA_VERSION, toBatchRow, toRow, UPDATE_COLUMNS, type BatchRow, type UpdateRow } from './sqlite-schema.js'
-import { StoreUnavailable, storeFailure } from './store-errors.js'
+import { StoreUnavailable } from '../errors.js'
+import { storeFailure } from './store-errors.js'
 
 /**
  * The durable record store (DESIGN §6): SQLite through better-sqlite3, whose calls are synchronous,

@@ -1,13 +1,10 @@
-import createError from '@fastify/error'
+import { StoreUnavailable } from '../errors.js'
 
 /**
- * Errors of the record store. A store that cannot be opened stops the start with this error's one
- * line; a read or write that fails later is answered 503 with the same line, so a record is never
- * lost silently (DESIGN §6).
+ * Failures of the record store, as StoreUnavailable (src/errors.ts). A store that cannot be opened
+ * stops the start with this error's one line; a read or write that fails later is answered 503 with
+ * the same line, so a record is never lost silently.
  */
-export const StoreUnavailable = createError<[string, { cause: unknown }?]>('CU_STORE_UNAVAILABLE', 'The record store is unavailable: %s', 503)
-export const InvalidCursor = createError('CU_INVALID_CURSOR', 'Invalid cursor: pass the nextCursor of a previous page unchanged', 400)
-export const InvalidSince = createError<[string]>('CU_INVALID_SINCE', 'Invalid since %s: expected an ISO date-time', 400)
 
 interface ErrorWithCode { code?: unknown, message?: unknown }
 
