@@ -12,6 +12,7 @@ import notifyPlugin from './plugins/notify.js'
 import hookRoutes, { type HooksOptions } from './routes/hooks.js'
 import type { PushEvent, PushOrigin } from './hooks/events.js'
 import { pushHandler } from './hooks/push.js'
+import { UpdateEngine } from './engine/engine.js'
 import { serviceAllowed } from './auth/scope.js'
 import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
@@ -21,6 +22,13 @@ import { answerCodes, errorBody } from './errors.js'
 import type { CommandRunner } from './docker/runner.js'
 import type { RegistryAuthCheck } from './docker/registry-auth.js'
 import type { Config } from './config.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** what the routes ask of the engine (resolve, update, updateMany, plan): they reach Docker only through it */
+    engine: UpdateEngine
+  }
+}
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger']
@@ -116,6 +124,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     ...(options.registryAuth !== undefined && { registryAuth: options.registryAuth })
   })
 
+  app.decorate('engine', new UpdateEngine(app.updater, app.swarm))
   await app.register(healthRoutes)
   await app.register(updateRoutes)
   await app.register(updatesRoutes)

@@ -21,18 +21,18 @@ export class ServiceReads {
    * The service a request means: exactly `appName`, else the stack convention
    * `<appName>_<appName>`. `inspect` also matches ID prefixes, hence the exact name check.
    */
-  async resolve (appName: string): Promise<ServiceState> {
+  async resolve (appName: string, names: readonly string[] = candidateServiceNames(appName)): Promise<ServiceState> {
     if (!isValidServiceName(appName)) throw new InvalidServiceName(JSON.stringify(appName))
     let read = this.#inFlight.get(appName)
     if (read === undefined) {
-      read = this.#read(appName).finally(() => this.#inFlight.delete(appName))
+      read = this.#read(appName, names).finally(() => this.#inFlight.delete(appName))
       this.#inFlight.set(appName, read)
     }
     return read
   }
 
-  async #read (appName: string): Promise<ServiceState> {
-    for (const name of candidateServiceNames(appName)) {
+  async #read (appName: string, names: readonly string[]): Promise<ServiceState> {
+    for (const name of names) {
       const service = await this.#swarm.inspectService(name)
       if (service !== undefined && service.name === name) return service
     }

@@ -106,8 +106,8 @@ export class ServiceUpdater {
    * The service a request means: exactly `appName`, else the stack convention
    * `<appName>_<appName>`. Concurrent requests for one name share one read (updates/service-reads.ts).
    */
-  async resolveService (appName: string): Promise<ServiceState> {
-    return this.#reads.resolve(appName)
+  async resolveService (appName: string, names?: readonly string[]): Promise<ServiceState> {
+    return this.#reads.resolve(appName, names)
   }
 
   /** Refuses what may not be updated at all, before anything is queued. */

@@ -1,18 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { BatchReply, PlanReply, UpdateBody, UpdateRecord, errorReplies } from '../schemas/update.js'
-import { candidateServiceNames } from '../docker/names.js'
-import { imageDigest, normalizeImageTarget, targetImage } from '../docker/image-ref.js'
-import type { ServiceState } from '../docker/swarm.js'
-import { resolveTagDigest, type TagDigest } from '../docker/registry-digest.js'
-import { dockerConfigPath } from '../docker/registry-auth.js'
+import { BatchReply, PlanReply, UpdateBody, UpdateRecord as UpdateRecordSchema, errorReplies } from '../schemas/update.js'
 import { InvalidTarget, NoTargetAllowed, ServiceNotFound, ShuttingDown, errorBody } from '../errors.js'
-import { byRequiredLabel, submitBatch } from '../engine/batch.js'
-import type { StoredBatch, UpdateRecord as Record } from '../store/records.js'
-import { servicesOfStack, servicesRunning } from '../engine/targets.js'
+import type { StoredBatch, UpdateRecord } from '../store/records.js'
 import { batchHttpStatus, batchStatus, httpStatusFor } from './state-answers.js'
-import type { Answer } from '../engine/updater.js'
+
+/** A waited answer, as the engine gives it (routes import nothing of the engine: app.engine is the seam). */
+type Answer = Awaited<ReturnType<ReturnType<FastifyInstance['engine']['update']>['wait']>>
 
 type Body = { appName?: string, image?: string, stack?: string, tag?: string, wait?: boolean, dryRun?: boolean }
 
@@ -22,7 +17,7 @@ type Body = { appName?: string, image?: string, stack?: string, tag?: string, wa
  */
 export default async function updateRoutes (fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  const record = Type.Ref(UpdateRecord)
+  const record = Type.Ref(UpdateRecordSchema)
   const batch = Type.Ref(BatchReply)
   const error = Type.Ref('ErrorReply')
 
@@ -55,19 +50,15 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
   })
 
   async function updateOne (request: FastifyRequest, reply: FastifyReply, appName: string, body: Body, arrivedAt: number) {
-    // Refuse before any Docker call when no name this request could resolve to is in scope, so a
-    // scoped token cannot probe which services exist.
-    app.authorizeService(request, candidateServiceNames(appName))
-    const service = await app.updater.resolveService(appName)
-    app.authorizeService(request, [appName, service.name])
+    const service = await app.engine.resolve(appName, (names) => app.authorizeService(request, names))
     if (body.dryRun === true) {
-      app.updater.check(service, { appName })
-      return { dryRun: true, target: { appName }, plan: await plan([service], body.tag), skipped: [] }
+      app.engine.check(service, { appName })
+      return { dryRun: true, target: { appName }, plan: await app.engine.plan([service], body.tag), skipped: [] }
     }
-    const job = app.updater.submit(service, { appName, tag: body.tag, requestedBy: request.principal?.subject }, arrivedAt)
+    const job = app.engine.update(service, { appName, tag: body.tag, requestedBy: request.principal?.subject }, arrivedAt)
     auditAccepted(request, { updateId: job.record.updateId, service: service.name })
     // Waiting for our own update is impossible: Swarm stops this process to replace it.
-    if (body.wait === false || app.updater.isSelf(service)) return reply.code(202).send(job.record)
+    if (body.wait === false || app.engine.isSelf(service)) return reply.code(202).send(job.record)
     const answer = await job.wait()
     throwFailure(answer)
     return reply.code(httpStatusFor(answer.record.status)).send(answer.record)
@@ -75,49 +66,26 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
 
   async function updateMany (request: FastifyRequest, reply: FastifyReply, body: Body, arrivedAt: number) {
     const target = body.image !== undefined ? { image: body.image } : { stack: body.stack! }
-    const found = body.image !== undefined ? await servicesRunning(app.swarm, body.image) : await servicesOfStack(app.swarm, body.stack!)
+    const found = await app.engine.find(target)
     // Services outside the token's scope are neither updated nor named.
     const inScope = found.filter((service) => app.mayUpdate(request, [service.name]))
     if (inScope.length === 0) throw new ServiceNotFound(body.image ?? body.stack!)
-    const { eligible, skipped } = byRequiredLabel(app.updater, inScope)
+    const { eligible, skipped } = app.engine.eligible(inScope)
     if (eligible.length === 0) {
       const refusal = new NoTargetAllowed(body.image ?? body.stack!)
       return reply.code(403).send({ ...errorBody(403, refusal.message, refusal.code), skipped })
     }
-    const tag = body.image !== undefined ? normalizeImageTarget(body.image).tag : undefined
-    if (body.dryRun === true) return { dryRun: true, target, plan: await plan(eligible, tag), skipped }
+    const tag = app.engine.tagOf(target)
+    if (body.dryRun === true) return { dryRun: true, target, plan: await app.engine.plan(eligible, tag), skipped }
 
-    const { batch: stored, jobs } = submitBatch(app.updater, eligible, { target, tag, requestedBy: request.principal?.subject, skipped, arrivedAt })
+    const { batch: stored, jobs } = app.engine.updateMany(eligible, { target, tag, requestedBy: request.principal?.subject, skipped, arrivedAt })
     auditAccepted(request, { batchId: stored.batchId, updateIds: stored.updateIds, services: eligible.map((s) => s.name) })
-    if (body.wait === false || eligible.some((s) => app.updater.isSelf(s))) {
+    if (body.wait === false || eligible.some((s) => app.engine.isSelf(s))) {
       return reply.code(202).send(batchReply(stored, jobs.map((j) => j.record)))
     }
     const answers = await Promise.all(jobs.map(async (job) => job.wait()))
     const records = answers.map((a) => a.record)
     return reply.code(batchHttpStatus(records)).send(batchReply(stored, records))
-  }
-
-  /**
-   * What an update would roll each service onto; nothing is changed. Where the registry can be
-   * asked with the updater's own credentials, the digest the tag points to now (one lookup per
-   * distinct repo:tag) and whether the service already runs it.
-   */
-  async function plan (services: ServiceState[], tag: string | undefined) {
-    const lookups = new Map<string, Promise<TagDigest>>()
-    return Promise.all(services.map(async (service) => {
-      const target = targetImage(service.image, tag)
-      if (target === undefined) return { service: service.name, image: service.image, targetImage: service.image, registryError: 'pinned by digest without a tag: pass "tag"' }
-      let lookup = lookups.get(target)
-      if (lookup === undefined) lookups.set(target, lookup = resolveTagDigest(target, { dockerConfigPath: dockerConfigPath() }))
-      const found = await lookup
-      const current = imageDigest(service.image)
-      return {
-        service: service.name,
-        image: service.image,
-        targetImage: target,
-        ...('digest' in found ? { registryDigest: found.digest, upToDate: current === found.digest } : { registryError: found.unavailable })
-      }
-    }))
   }
 }
 
@@ -133,6 +101,6 @@ function throwFailure (answer: Answer): void {
   if (answer.record.status === 'cancelled') throw answer.error ?? new ShuttingDown()
 }
 
-export function batchReply (batch: StoredBatch, records: Record[]) {
+export function batchReply (batch: StoredBatch, records: UpdateRecord[]) {
   return { batchId: batch.batchId, target: batch.target, status: batchStatus(records), updates: records, skipped: batch.skipped, statusUrl: `/batches/${batch.batchId}` }
 }
