@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { AuthFailureLimiter } from './failure-limiter.js'
 import { MAX_TOKEN_LENGTH, type TokenVerifier } from './verifier.js'
-import type { AuthFailureReason, Principal } from './types.js'
+import type { AuthFailureReason, Principal } from './principal.js'
 import { answerCodes, errorBody, type ErrorBody } from '../errors.js'
 
 /** The error body of a refused request: the shape of every error answer (docs/API.md §5). */

@@ -1,6 +1,6 @@
 import { servicesFor } from './policy.js'
-import { refuse, type Principal, type Verification } from './types.js'
-import type { VerifierConfig } from './verifier.js'
+import { refuse, type Principal, type Verification } from './principal.js'
+import type { Config } from '../config.js'
 
 const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const
 
@@ -9,7 +9,7 @@ const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const
  * exp and nbf; a token issued in the future is just as suspect, a lifetime may be capped, and
  * `1e309` is valid JSON that parses to Infinity (a token that never expires).
  */
-export function principalFrom (payload: unknown, via: Principal['via'], config: Pick<VerifierConfig, 'JWT_CLOCK_TOLERANCE' | 'JWT_MAX_LIFETIME' | 'oidcPolicy'>): Verification {
+export function principalFrom (payload: unknown, via: Principal['via'], config: Pick<Config, 'JWT_CLOCK_TOLERANCE' | 'JWT_MAX_LIFETIME' | 'oidcPolicy'>): Verification {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return refuse('malformed', 'token payload is not a JSON object')
   const claims = payload as Record<string, unknown>
   for (const name of TIME_CLAIMS) {

@@ -1,4 +1,4 @@
-import type { Principal } from './types.js'
+import type { Principal } from './principal.js'
 
 /**
  * Does `value` match `pattern`, where `*` stands for any run of characters (`/` included) and

@@ -2,10 +2,10 @@ import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'no
 import { isUtf8 } from 'node:buffer'
 import { createVerifier } from 'fast-jwt'
 import { principalFrom } from './claims.js'
-import { refuse, type AuthFailureReason, type Verification } from './types.js'
+import { refuse, type AuthFailureReason, type Verification } from './principal.js'
 import type { Config } from '../config.js'
 
-export type { AuthFailureReason, Principal, Verification } from './types.js'
+export type { AuthFailureReason, Principal, Verification } from './principal.js'
 
 export interface TokenVerifier {
   /** Synchronous for HS256 tokens; a promise only for identity-provider tokens (a key fetch). */

@@ -41,7 +41,7 @@ const silent: EventsLog = { warn () {}, info () {}, debug () {} }
  * One long-lived `docker events --filter type=service` process, restarted with backoff when it
  * ends, that emits every service event (create / update with Swarm's updatestate / remove).
  *
- * spawn, not the execFile of cli.ts: execFile buffers stdout until the process exits, and this one
+ * spawn, not the execFile of runner.ts: execFile buffers stdout until the process exits, and this one
  * never exits. Each restart passes `--since` the exact time of the last event seen (or of the
  * first start), so transitions that happen while no process is connected are replayed by the
  * daemon; `--since` is inclusive, hence the de-duplication of events at that very time. The

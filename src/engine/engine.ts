@@ -4,7 +4,7 @@ import type { ServiceState, Swarm } from '../docker/swarm.js'
 import type { StoredBatch } from '../store/records.js'
 import { byRequiredLabel, submitBatch, type BatchRequest } from './batch.js'
 import { planUpdates, type PlanEntry } from './plan.js'
-import { servicesOfStack, servicesRunning } from './targets.js'
+import { servicesOfStack, servicesRunning } from './find-services.js'
 import type { UpdateRequest } from './types.js'
 import type { ServiceUpdater } from './updater.js'
 

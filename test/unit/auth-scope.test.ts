@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { globMatches, scopeDecision, serviceAllowed } from '../../src/auth/scope.ts'
 import { servicesFor } from '../../src/auth/policy.ts'
-import type { Principal } from '../../src/auth/types.ts'
+import type { Principal } from '../../src/auth/principal.ts'
 
 /** The regex semantics the matcher replaced: `*` is `.*` (dotAll), everything else literal. */
 function regexGlob (glob: string, value: string): boolean {

@@ -35,7 +35,7 @@ test('registry host: only a first component that looks like a host', () => {
 
 test('image targets compare as Docker normalises repositories', async () => {
   const { normalizeImageTarget } = await import('../../src/docker/image-ref.ts')
-  const { runsImage } = await import('../../src/engine/targets.js')
+  const { runsImage } = await import('../../src/engine/find-services.js')
   assert.equal(normalizeImageTarget('nginx').full, 'docker.io/library/nginx:latest')
   assert.equal(normalizeImageTarget('index.docker.io/library/nginx:1.27').full, 'docker.io/library/nginx:1.27')
   assert.equal(normalizeImageTarget('user/app:v1').full, 'docker.io/user/app:v1')
