@@ -11,7 +11,11 @@ export async function until<T> (what: string, probe: () => T | undefined | Promi
   }
 }
 
-/** Polls `check` every 250 ms until it holds (a check that throws counts as not yet), else fails naming `what`. */
-export async function waitFor (what: string, check: () => boolean | Promise<boolean>, seconds = 60): Promise<void> {
-  await until(what, async () => (await Promise.resolve().then(check).catch(() => false)) ? true : undefined, seconds * 1000, 250)
+/**
+ * Polls `check` every `everyMs` (250 ms: a Docker read; unit tests of in-process state poll faster)
+ * until it holds (a check that throws counts as not yet), else fails naming `what`. The bound is for
+ * a loaded machine, not a timing assertion.
+ */
+export async function waitFor (what: string, check: () => boolean | Promise<boolean>, seconds = 60, everyMs = 250): Promise<void> {
+  await until(what, async () => (await Promise.resolve().then(check).catch(() => false)) ? true : undefined, seconds * 1000, everyMs)
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPairSync } from 'node:crypto'
+import type { OidcPolicy } from '../../src/auth/policy.ts'
 import { FakeDocker } from '../fake-docker.ts'
 import { bearer, build, craftToken, nowSeconds, postUpdate, token } from '../helper.ts'
 import { githubClaims, oidcEnv, startProvider } from '../oidc-provider.ts'
@@ -16,7 +17,7 @@ async function setup (t: Parameters<typeof build>[0], env: Record<string, string
   return { app, docker, web, api }
 }
 
-const policy = {
+const policy: OidcPolicy = {
   rules: [
     { claims: { repository: 'acme/web', ref: 'refs/heads/main' }, services: ['web'] },
     { claims: { repository: 'acme/*', environment: ['production', 'staging'] }, services: ['api'] }

@@ -57,7 +57,8 @@ const refusals: Record<string, OutgoingHttpHeaders> = {
   'a token signed with another secret': bearer(token({}, { secret: 'another-secret-that-is-32-bytes-or-more' })),
   'an expired token': bearer(token({}, { expiresIn: -1000 })),
   'a token too large': { authorization: `Bearer ${'a'.repeat(9000)}.b.c` },
-  'two Authorization headers': { authorization: [`Bearer ${token()}`, `Bearer ${token()}`] }
+  // Node sends both lines for an array (OutgoingHttpHeaders types authorization as one string).
+  'two Authorization headers': { authorization: [`Bearer ${token()}`, `Bearer ${token()}`] } as unknown as OutgoingHttpHeaders
 }
 
 test('refusals: every refusal over HTTP is the one inject shows, seen by global hooks, refused before validation', async (t) => {

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ServiceEvents, type ServiceEventsOptions } from '../../src/docker/events.ts'
 import { compareTimeNano, parseServiceEvent, toDockerTime } from '../../src/docker/service-event.ts'
+import { waitFor } from '../wait.ts'
 
 /** Lines as the Debian 20.10 engine printed them (see src/docker/service-event.ts). */
 const line = (id: string, timeNano: string, attributes: Record<string, string>, action = 'update'): string =>
@@ -72,10 +73,6 @@ async function fakeDocker (t: { after: (fn: () => Promise<void>) => void }): Pro
   }
 }
 
-async function until (check: () => boolean | Promise<boolean>): Promise<void> {
-  while (!await check()) await sleep(10)
-}
-
 const A = line('aaaa', '1795941946545198346', { 'updatestate.new': 'updating' })
 const B = line('aaaa', '1795941951734663603', { 'updatestate.new': 'completed', 'updatestate.old': 'updating' })
 const C = line('bbbb', '1795941965726391063', {}, 'remove')
@@ -127,7 +124,7 @@ test('lines split across writes are parsed, garbage is counted, and a restart re
   events.on('down', (reason) => states.push(`down: ${reason}`))
   t.after(() => events.stop())
   events.start()
-  await until(() => seen.length === 3)
+  await waitFor('seen.length === 3', () => seen.length === 3, 30, 10)
   assert.deepEqual(seen, [
     'aaaa update updating 1795941946545198346',
     'aaaa update completed 1795941951734663603',
@@ -164,7 +161,7 @@ test('restarts back off exponentially up to the cap, and a child that lived long
   events.on('down', (reason) => downs.push(reason))
   t.after(() => events.stop())
   events.start()
-  await until(() => fake.warnings.length >= 6)
+  await waitFor('fake.warnings.length >= 6', () => fake.warnings.length >= 6, 30, 10)
   await events.stop()
   assert.deepEqual(fake.warnings.slice(0, 6).map((w) => w.restartInMs), [10, 20, 40, 40, 10, 20])
   assert.equal(fake.warnings[4]?.reason, 'docker events exited with code 1')
@@ -180,7 +177,7 @@ test('a missing binary is reported down with the reason and retried', async (t) 
   events.start()
   const [reason] = await down as [string]
   assert.match(reason, /no-such-docker\) is not installed or not on PATH/)
-  await until(() => events.stats.spawns >= 3)
+  await waitFor('events.stats.spawns >= 3', () => events.stats.spawns >= 3, 30, 10)
   assert.equal(events.healthy, false)
   assert.equal(fake.warnings[0]?.code, 'ENOENT')
 })

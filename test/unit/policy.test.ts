@@ -1,10 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { loadConfig } from '../../src/config.ts'
-import { loadPolicy, servicesFor } from '../../src/auth/policy.ts'
+import { loadPolicy, servicesFor, type OidcPolicy } from '../../src/auth/policy.ts'
 import { policyFile } from '../oidc-provider.ts'
 
-const policy = {
+const policy: OidcPolicy = {
   rules: [
     { claims: { repository: 'acme/web', ref: 'refs/heads/main' }, services: ['web'] },
     { claims: { repository: 'acme/*', environment: ['production', 'staging'] }, services: ['api', 'web'] },

@@ -102,7 +102,7 @@ for (const [kind, open] of kinds) {
       const store = open(t)
       fill(store)
       // 'api' is 1 record in 5: each page must read past invisible rows to fill up.
-      const visible = (r: UpdateRecord): boolean => r.service === 'api'
+      const visible = (r: Pick<UpdateRecord, 'appName' | 'service'>): boolean => r.service === 'api'
       const pages = allPages(store, { limit: 10, visible })
       assert.deepEqual(pages.map((p) => p.length), [10, 10, 10, 10, 10])
       assert.deepEqual(pages.flat().map(n), Array.from({ length: 50 }, (_, i) => 245 - i * 5))

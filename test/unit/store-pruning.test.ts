@@ -5,16 +5,9 @@ import { createMemoryStore } from '../../src/store/memory-store.js'
 import { startPruning } from '../../src/store/pruning.js'
 import type { UpdateStore } from '../../src/store/records.js'
 import { record, sqliteStore, uuid } from './store-fixtures.ts'
+import { waitFor } from '../wait.ts'
 
 const DAY = 24 * 60 * 60 * 1000
-
-/** Waits (up to 30 s, a bound for a loaded machine, not a timing assertion) until `done()`. */
-async function until (done: () => boolean): Promise<void> {
-  for (let waited = 0; !done(); waited += 10) {
-    if (waited > 30_000) throw new Error('condition never met')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 /** `count` records that finished `daysAgo` days ago (numbered from `from`). */
 function addFinished (store: UpdateStore, from: number, count: number, daysAgo: number): void {
@@ -52,7 +45,7 @@ test('pruning runs again every interval and stops when told', async () => {
   const counting: UpdateStore = { ...store, prune: (before, limit) => { passes++; return store.prune(before, limit) } }
   const stop = startPruning(counting, { historyDays: 1, intervalMs: 20 })
   addFinished(store, 0, 3, 2)
-  await until(() => passes >= 3)
+  await waitFor('passes >= 3', () => passes >= 3, 30, 10)
   stop()
   const after = passes
   assert.ok(after >= 2, `pruned at start and again (${after} passes)`)
@@ -68,7 +61,7 @@ test('a failed pass is reported and the next one tries again', async () => {
   const flaky: UpdateStore = { ...store, prune: (before, limit) => { if (fail) throw new Error('disk I/O error'); return store.prune(before, limit) } }
   const stop = startPruning(flaky, { historyDays: 1, intervalMs: 20, onError: (error) => { errors.push(error); fail = false } })
   addFinished(store, 0, 2, 2)
-  await until(() => store.list({ limit: 10 }).updates.length === 0)
+  await waitFor('store.list({ limit: 10 }).updates.length === 0', () => store.list({ limit: 10 }).updates.length === 0, 30, 10)
   stop()
   assert.equal(errors.length, 1)
   assert.equal(store.list({ limit: 10 }).updates.length, 0)

@@ -6,6 +6,7 @@ import { ServiceUpdater } from '../../src/engine/updater.js'
 import { createMemoryStore } from '../../src/store/memory-store.js'
 import type { UpdateRecord } from '../../src/store/records.js'
 import { FakeDocker, fail } from '../fake-docker.ts'
+import { waitFor } from '../wait.ts'
 
 /**
  * The edges of issue #12, one test each (they failed with the engine before the reshape): a
@@ -36,10 +37,7 @@ function setup (options: Partial<ConstructorParameters<typeof ServiceUpdater>[0]
 
 const updateCalls = (docker: FakeDocker) => docker.calls.filter((args) => args[1] === 'update')
 
-async function until (check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000 && !check(); i++) await sleep(5)
-  assert.ok(check(), what)
-}
+const until = async (check: () => boolean, what: string): Promise<void> => waitFor(what, check, 30, 5)
 
 test('a timed-out update is superseded by the next one, never credited with its result; each Docker update is counted once', async () => {
   const { docker, updater, events } = setup({ updateTimeoutMs: 150 })
