@@ -5,6 +5,7 @@ import { buildApp, type AppOptions } from '../../src/app.ts'
 import { loggerOptions } from '../../src/server.ts'
 import type { HooksOptions } from '../../src/routes/hooks.ts'
 import type { PushEvent, PushOrigin } from '../../src/hooks/events.ts'
+import { FakeDocker } from '../fake-docker.ts'
 import { bearer, testConfig, token } from '../helper.ts'
 import { blobEvent, distributionEvent, dockerhubPush, githubHeaders, githubPackage, harborPush } from '../unit/hooks-payloads.ts'
 
@@ -17,7 +18,7 @@ interface Setup { hooks?: HooksOptions, env?: Record<string, string>, app?: AppO
 /** The real app, with a recording onPush (the seam the update engine fills) and the hook routes. */
 async function setup (t: TestContext, { hooks = { githubSecret: GITHUB_SECRET, dockerhubToken: DOCKERHUB_TOKEN }, env = {}, app: appOptions = {}, onPush }: Setup = {}) {
   const calls: Array<{ events: PushEvent[], origin: PushOrigin }> = []
-  const app = await buildApp(testConfig(env), { ...appOptions, hooks, onPush: onPush ?? ((events: PushEvent[], origin: PushOrigin) => { calls.push({ events, origin }) }) })
+  const app = await buildApp(testConfig(env), { runner: new FakeDocker().runner, ...appOptions, hooks, onPush: onPush ?? ((events: PushEvent[], origin: PushOrigin) => { calls.push({ events, origin }) }) })
   t.after(() => app.close())
   await app.ready()
   return { app, calls }

@@ -27,7 +27,7 @@ test('swarm: image and stack targets, dry runs and scopes', { skip: swarmSkip },
   const versions = async () => Promise.all(Object.values(names).map(async (n) => (await inspect(n)).Version.Index))
   const before = await versions()
 
-  await t.test('dry run: the plan with the registry digest; nothing changes', async () => {
+  await t.test('swarm: dry run: the plan with the registry digest; nothing changes', async () => {
     const res = await postUpdate(app, { image, dryRun: true })
     assert.equal(res.statusCode, 200, res.body)
     const body = res.json()
@@ -45,7 +45,7 @@ test('swarm: image and stack targets, dry runs and scopes', { skip: swarmSkip },
   })
 
   const v1b = await pushImage(repo, 'v1')
-  await t.test('dry run after a push: not up to date, the new digest', async () => {
+  await t.test('swarm: dry run after a push: not up to date, the new digest', async () => {
     const body = (await postUpdate(app, { stack, dryRun: true })).json()
     assert.deepEqual(body.plan.map((p: { service: string }) => p.service), [names.a])
     assert.equal(body.plan[0].registryDigest, v1b.digest)
@@ -53,7 +53,7 @@ test('swarm: image and stack targets, dry runs and scopes', { skip: swarmSkip },
     assert.deepEqual(await versions(), before)
   })
 
-  await t.test('a scoped token sees only its services: the others are neither updated nor named', async () => {
+  await t.test('swarm: a scoped token sees only its services: the others are neither updated nor named', async () => {
     const scoped = bearer(token({ services: [names.b] }))
     const res = await postUpdate(app, { image, dryRun: true }, scoped)
     assert.equal(res.statusCode, 200)
@@ -66,7 +66,7 @@ test('swarm: image and stack targets, dry runs and scopes', { skip: swarmSkip },
     assert.ok(!none.body.includes(names.a))
   })
 
-  await t.test('image target: every service of repo:tag rolls onto the new digest; another tag is untouched', async () => {
+  await t.test('swarm: image target: every service of repo:tag rolls onto the new digest; another tag is untouched', async () => {
     const res = await postUpdate(app, { image })
     assert.equal(res.statusCode, 200, res.body)
     const batch = res.json()
@@ -85,7 +85,7 @@ test('swarm: image and stack targets, dry runs and scopes', { skip: swarmSkip },
     assert.deepEqual(again.updates.map((r: { updateId: string }) => r.updateId).sort(), batch.updates.map((r: { updateId: string }) => r.updateId).sort())
   })
 
-  await t.test('stack target without waiting: 202, then the batch reaches its end at statusUrl', async () => {
+  await t.test('swarm: stack target without waiting: 202, then the batch reaches its end at statusUrl', async () => {
     const res = await postUpdate(app, { stack, wait: false })
     assert.equal(res.statusCode, 202, res.body)
     const batch = res.json()
@@ -97,7 +97,7 @@ test('swarm: image and stack targets, dry runs and scopes', { skip: swarmSkip },
     assert.equal(done.updates[0].status, 'completed')
   })
 
-  await t.test('tag goes with appName only; exactly one target', async () => {
+  await t.test('swarm: tag goes with appName only; exactly one target', async () => {
     assert.equal((await postUpdate(app, { image, tag: 'v2' })).statusCode, 400)
     assert.equal((await postUpdate(app, { image, stack })).statusCode, 400)
     assert.equal((await postUpdate(app, { image: `${image}@${v1.digest}` })).statusCode, 400)

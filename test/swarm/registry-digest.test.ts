@@ -106,7 +106,7 @@ after(async () => {
   if (dir !== '') await rm(dir, { recursive: true, force: true })
 })
 
-test('the digest docker push printed, then the new one after a re-push of the tag', { skip }, async () => {
+test('swarm: the digest docker push printed, then the new one after a re-push of the tag', { skip }, async () => {
   const addr = await startRegistry('open', false)
   const missingConfig = join(dir, 'no-config.json')
   const ref = `${addr}/cu-digest/app:stable`
@@ -127,7 +127,7 @@ test('the digest docker push printed, then the new one after a re-push of the ta
     { unavailable: 'the tag does not exist in the registry (404)' })
 })
 
-test('htpasswd registry: the updater\'s config.json credentials, or an auth failure without the password', { skip }, async () => {
+test('swarm: htpasswd registry: the updater\'s config.json credentials, or an auth failure without the password', { skip }, async () => {
   const addr = await startRegistry('auth', true)
   // `docker login` into a config of our own: the one the lookup reads, and the machine's stays untouched.
   const dockerConfig = join(dir, 'docker-config')
@@ -163,7 +163,7 @@ function distributionInspect (ref: string): Promise<{ Descriptor: { digest: stri
   })
 }
 
-test('multi-arch tag: the index digest, the same one the daemon resolves for Swarm', { skip }, async () => {
+test('swarm: multi-arch tag: the index digest, the same one the daemon resolves for Swarm', { skip }, async () => {
   const addr = await startRegistry('multi', false)
   const repo = `${addr}/cu-digest/multi`
   const amd64 = await pushImage(`${repo}:amd64`)
