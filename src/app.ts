@@ -9,6 +9,8 @@ import accessLogPlugin, { lazyChildLogger } from './plugins/access-log.js'
 import dockerPlugin from './plugins/docker.js'
 import metricsPlugin from './plugins/metrics.js'
 import notifyPlugin from './plugins/notify.js'
+import eventsPlugin from './plugins/events.js'
+import eventsRoutes from './routes/events.js'
 import hookRoutes, { type HooksOptions } from './routes/hooks.js'
 import type { PushEvent, PushOrigin } from './hooks/events.js'
 import { pushHandler } from './hooks/push.js'
@@ -118,6 +120,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   // The one onResponse hook: HTTP metrics and the access line.
   await app.register(accessLogPlugin)
   await app.register(notifyPlugin, { config })
+  await app.register(eventsPlugin)
   await app.register(dockerPlugin, {
     config,
     ...(options.runner !== undefined && { runner: options.runner }),
@@ -128,6 +131,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(healthRoutes)
   await app.register(updateRoutes)
   await app.register(updatesRoutes)
+  await app.register(eventsRoutes)
   app.decorate('onPush', options.onPush ?? pushHandler({
     swarm: app.swarm,
     updater: app.updater,

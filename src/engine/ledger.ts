@@ -7,6 +7,8 @@ export interface LedgerOptions {
   store: UpdateStore
   onRecord: (record: UpdateRecord, event: RecordEvent) => void
   onStoreError: (error: unknown) => void
+  /** every change of a record (queued, updating, final…), after it is written: the live stream */
+  onChange?: (record: UpdateRecord) => void
   /** the job no longer blocks its lane (timed out): the next update of its service may start */
   onUnblocked: (job: Job) => void
   /** the job ended for good */
@@ -30,6 +32,7 @@ export class JobLedger {
   add (job: Job): void {
     this.#options.store.save(job.record)
     this.#jobs.set(job.record.updateId, job)
+    this.#options.onChange?.(publicRecord(job.record))
   }
 
   /** Tracks a job resumed from the store. */
@@ -55,6 +58,7 @@ export class JobLedger {
     } catch (error) {
       this.#options.onStoreError(error)
     }
+    this.#options.onChange?.(publicRecord(job.record))
   }
 
   /** The caller stopped waiting: the record says so, and the lane may start the next update. */

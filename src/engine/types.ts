@@ -42,4 +42,6 @@ export interface UpdaterOptions {
   onStoreError?: (error: unknown) => void
   /** a record reached a final state, or its caller stopped waiting (`timeout`) */
   onRecord?: (record: UpdateRecord, event: RecordEvent) => void
+  /** every change of a record, after it is written (GET /events) */
+  onChange?: (record: UpdateRecord) => void
 }

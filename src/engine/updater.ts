@@ -65,6 +65,7 @@ export class ServiceUpdater {
       store: options.store,
       onRecord: options.onRecord ?? (() => {}),
       onStoreError: options.onStoreError ?? (() => {}),
+      ...(options.onChange !== undefined && { onChange: options.onChange }),
       onUnblocked: (job) => this.#lanes.next(job.record.serviceId),
       onFinished: (job) => this.#lanes.finished(job.record.serviceId, job)
     })

@@ -69,6 +69,7 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
     requiredLabel: config.UPDATE_REQUIRE_LABEL,
     selfServiceId: config.SELF_SERVICE,
     onStoreError: (error) => app.log.error({ code: (error as { code?: string }).code }, `a record could not be written: ${(error as Error).message}`),
+    onChange: (record) => { if (app.hasDecorator('recordStream')) app.recordStream.publish(record) },
     onRecord: (record, event) => {
       // One audit line per outcome, also for wait:false and timed-out updates (nobody waits for those).
       app.log.info({ audit: { event: event === 'timeout' ? 'timeout' : 'finished', ...auditFields(record) } }, event === 'timeout' ? 'update timed out' : 'update finished')
