@@ -11,6 +11,7 @@ import metricsPlugin from './plugins/metrics.js'
 import notifyPlugin from './plugins/notify.js'
 import eventsPlugin from './plugins/events.js'
 import eventsRoutes from './routes/events.js'
+import uiRoutes from './routes/ui.js'
 import hookRoutes, { type HooksOptions } from './routes/hooks.js'
 import type { PushEvent, PushOrigin } from './hooks/events.js'
 import { pushHandler } from './hooks/push.js'
@@ -132,6 +133,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(updateRoutes)
   await app.register(updatesRoutes)
   await app.register(eventsRoutes)
+  await app.register(uiRoutes)
   app.decorate('onPush', options.onPush ?? pushHandler({
     swarm: app.swarm,
     updater: app.updater,

@@ -26,6 +26,7 @@ export const UpdateNotFound = createError<[string]>('CU_UPDATE_NOT_FOUND', 'No s
 export const DockerUnavailable = createError<[string]>('CU_DOCKER_UNAVAILABLE', 'Docker is unavailable: %s', 503)
 export const DockerPermissionDenied = createError<[string]>('CU_DOCKER_PERMISSION_DENIED', 'Permission denied on the Docker socket: %s', 503)
 export const NotSwarmManager = createError('CU_NOT_SWARM_MANAGER', 'This Docker node is not a Swarm manager: run the updater on a manager node', 503)
+export const UiNotBuilt = createError('CU_UI_NOT_BUILT', 'The dashboard\'s script is not built: run npm run build (or npm run build:ui)', 503)
 export const DockerTimeout = createError<[string]>('CU_DOCKER_TIMEOUT', 'Docker did not answer in time: %s', 504)
 export const DockerFailed = createError<[string]>('CU_DOCKER_FAILED', 'Docker failed: %s', 502)
 export const ShuttingDown = createError('CU_SHUTTING_DOWN', 'The updater is shutting down; retry on another instance', 503)
