@@ -195,8 +195,8 @@ function renderChart (records: UpdateRecord[]): void {
   if (days.size === 0) return
   const sorted = [...days.entries()].sort(([a], [b]) => a.localeCompare(b)).slice(-14)
   const max = Math.max(...sorted.map(([, c]) => [...c.values()].reduce((a, b) => a + b, 0)))
-  const width = 60 * sorted.length + 20
-  const chart = svg('svg', { viewBox: `0 0 ${width} 200`, width: '100%', role: 'img', 'aria-labelledby': 'chart-title' })
+  const width = Math.max(60 * sorted.length + 20, 200)
+  const chart = svg('svg', { viewBox: `0 0 ${width} 200`, width, height: 200, role: 'img', 'aria-labelledby': 'chart-title' })
   chart.append(svg('title', { id: 'chart-title' }, 'Updates per day by outcome'))
   const fills: Record<string, string> = { completed: '#2a7', failed: '#c33', rolled_back: '#d90' }
   sorted.forEach(([day, counts], i) => {
