@@ -35,7 +35,7 @@ class StreamClient {
   /** the records received, without their message (the 200 clients live in the test's own heap) */
   readonly records: Array<Pick<UpdateRecord, 'updateId' | 'service' | 'status'>> = []
 
-  get lastId (): string | undefined { return this.frames.findLast((f) => f.id !== undefined)?.id }
+  get lastId (): string | undefined { return [...this.frames].reverse().find((f) => f.id !== undefined)?.id }
 
   close (): void { this.#res?.destroy() }
 
