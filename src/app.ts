@@ -9,6 +9,7 @@ import accessLogPlugin, { lazyChildLogger } from './plugins/access-log.js'
 import dockerPlugin from './plugins/docker.js'
 import metricsPlugin from './plugins/metrics.js'
 import notifyPlugin from './plugins/notify.js'
+import watchPlugin from './plugins/watch.js'
 import hookRoutes, { type HooksOptions } from './routes/hooks.js'
 import type { PushEvent, PushOrigin } from './hooks/events.js'
 import { pushHandler } from './hooks/push.js'
@@ -17,6 +18,7 @@ import { serviceAllowed } from './auth/scope.js'
 import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
 import updatesRoutes from './routes/updates.js'
+import watchRoutes from './routes/watch.js'
 import { sharedSchemas } from './schemas/update.js'
 import { answerCodes, errorBody } from './errors.js'
 import type { CommandRunner } from './docker/runner.js'
@@ -128,6 +130,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(healthRoutes)
   await app.register(updateRoutes)
   await app.register(updatesRoutes)
+  await app.register(watchPlugin, { config })
+  await app.register(watchRoutes)
   app.decorate('onPush', options.onPush ?? pushHandler({
     swarm: app.swarm,
     updater: app.updater,

@@ -31,7 +31,7 @@ export interface CycleDeps {
   checkDigest: (image: string) => Promise<TagDigestCheck>
   listTags: (image: string) => Promise<TagList>
   /** hands the update to the engine; throws what the engine refuses */
-  submit: (service: ServiceState, tag: string, reason: string) => void
+  submit: (service: ServiceState, tag: string, reason: string, digest: string) => void
   /** `watch=notify`: called once per new tag@digest */
   notifyAvailable: (service: ServiceState, image: string, reason: string) => void
   defaultScheduleMs: number
@@ -112,7 +112,7 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
       return { ...view, state: 'update_available', available, message: reason }
     }
     try {
-      deps.submit(service, tag, reason)
+      deps.submit(service, tag, reason, check.digest)
     } catch (error) {
       return { ...view, available, message: (error as Error).message }
     }

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3'
+import { migrate } from '../store/sqlite-schema.js'
 import { storeFailure } from '../store/store-errors.js'
 
 /**
@@ -39,12 +40,16 @@ interface QuarantineRow { service_id: string, service: string, digest: string, u
 const fromCheck = (r: CheckRow): ServiceCheck => ({ serviceId: r.service_id, service: r.service, lastCheckedMs: r.last_checked_ms, state: r.state, message: r.message, notified: r.notified })
 const fromQuarantine = (r: QuarantineRow): Quarantine => ({ serviceId: r.service_id, service: r.service, digest: r.digest, updateId: r.update_id, sinceMs: r.since_ms })
 
-/** Opens the watch tables of an already migrated database file (openSqliteStore ran first). */
+/**
+ * Opens the watch tables of an already migrated database file (openSqliteStore ran first), or a
+ * database of its own in memory for `:memory:` (DATA_DIR=:memory:, tests).
+ */
 export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore {
   let db: Database.Database
   try {
-    db = new Database(file, { timeout: busyTimeoutMs, fileMustExist: true })
+    db = new Database(file, { timeout: busyTimeoutMs, fileMustExist: file !== ':memory:' })
     db.pragma('synchronous = NORMAL')
+    if (file === ':memory:') migrate(db)
   } catch (error) {
     throw storeFailure(file, 'open', error)
   }
