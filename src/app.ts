@@ -12,6 +12,7 @@ import notifyPlugin from './plugins/notify.js'
 import eventsPlugin from './plugins/events.js'
 import eventsRoutes from './routes/events.js'
 import uiRoutes from './routes/ui.js'
+import watchPlugin from './plugins/watch.js'
 import hookRoutes, { type HooksOptions } from './routes/hooks.js'
 import type { PushEvent, PushOrigin } from './hooks/events.js'
 import { pushHandler } from './hooks/push.js'
@@ -20,6 +21,7 @@ import { serviceAllowed } from './auth/scope.js'
 import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
 import updatesRoutes from './routes/updates.js'
+import watchRoutes from './routes/watch.js'
 import { sharedSchemas } from './schemas/update.js'
 import { answerCodes, errorBody } from './errors.js'
 import type { CommandRunner } from './docker/runner.js'
@@ -134,6 +136,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(updatesRoutes)
   await app.register(eventsRoutes)
   await app.register(uiRoutes)
+  await app.register(watchPlugin, { config })
+  await app.register(watchRoutes)
   app.decorate('onPush', options.onPush ?? pushHandler({
     swarm: app.swarm,
     updater: app.updater,

@@ -58,6 +58,10 @@ export const EnvSchema = Type.Object({
   DOCKERHUB_WEBHOOK_TOKEN: Type.Optional(Type.String({ minLength: 32, pattern: '^[A-Za-z0-9_-]+$', description: 'URL token of the Docker Hub webhook; enables POST /hooks/dockerhub/<token>' })),
   HOOK_REGISTRY_ALIASES: Type.Optional(Type.String({ description: 'registry hosts that are one registry, e.g. localhost:5000=127.0.0.1:5000' })),
   PUSH_LABEL: Type.String({ default: 'container-updater.on-push=true', description: 'the label (key or key=value) a service needs to be updated by registry pushes' }),
+  WATCH: Type.Boolean({ default: true, description: 'watch registries for services labelled container-updater.watch (nothing is watched without the label)' }),
+  WATCH_INTERVAL: Type.String({ default: '1h', pattern: '^\\d{1,9}[smhd]$', description: 'how often a watched service is checked unless its schedule label says otherwise (1m to 7d)' }),
+  WATCH_TIMEOUT: Type.String({ default: '10s', pattern: '^\\d{1,9}[smhd]$', description: 'bound on one registry request of the watcher' }),
+  WATCH_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64, description: 'registry requests of the watcher at once (one per repository)' }),
   SELF_SERVICE: Type.Optional(Type.String({ minLength: 1, description: "the updater's own service (name or ID; the stack file sets it from {{.Service.ID}}): updating it is answered 202 at once" }))
 })
 

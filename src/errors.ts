@@ -47,3 +47,4 @@ export interface ErrorBody<S extends number = number> { statusCode: S, error: st
 export function errorBody<S extends number> (statusCode: S, message: string, code?: string): ErrorBody<S> {
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, ...(code !== undefined && { code }) }
 }
+export const QuarantineNotFound = createError<[string]>('CU_QUARANTINE_NOT_FOUND', 'Service %s has no quarantined digest', 404)

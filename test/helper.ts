@@ -8,7 +8,7 @@ export const SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
 
 /** A validated config, as the process would build it from these variables. */
 export function testConfig (env: Record<string, string> = {}): Config {
-  return loadConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'silent', POLL_INTERVAL_MS: '100', UPDATE_TIMEOUT: '60', DATA_DIR: ':memory:', ...env })
+  return loadConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'silent', POLL_INTERVAL_MS: '100', UPDATE_TIMEOUT: '60', DATA_DIR: ':memory:', WATCH: 'false', ...env })
 }
 
 /** The app, closed when the test ends. */

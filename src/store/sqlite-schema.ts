@@ -7,7 +7,7 @@ import type { StoredBatch, StoredUpdate, UpdateState } from './records.js'
  * The `_ms` columns are the instants the store sorts and prunes by (the ISO strings are kept as
  * given, so a record reads back exactly as it was saved).
  */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -55,6 +55,34 @@ const MIGRATIONS: Record<number, string> = {
     CREATE INDEX batches_by_age ON batches (created_ms);
     -- One row written at every open: proves at start that the database takes writes.
     CREATE TABLE opened (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL, pid INTEGER NOT NULL);
+  `,
+  // The registry watcher's state (src/watch/watch-store.ts, DESIGN §7).
+  2: `
+    -- Per watched service: when it was last checked (schedules resume from it after a restart),
+    -- its last result, and the digest/tag it last notified as available (notified once).
+    CREATE TABLE watch_services (
+      service_id TEXT PRIMARY KEY NOT NULL,
+      service TEXT NOT NULL,
+      last_checked_ms INTEGER,
+      state TEXT,
+      message TEXT,
+      notified TEXT
+    ) WITHOUT ROWID;
+    -- When the updater first saw a digest under repo:tag: min-age counts from it.
+    CREATE TABLE watch_seen (
+      image TEXT NOT NULL,
+      digest TEXT NOT NULL,
+      first_seen_ms INTEGER NOT NULL,
+      PRIMARY KEY (image, digest)
+    ) WITHOUT ROWID;
+    -- A digest that rolled back or paused on a service: never rolled onto it again by watch or hooks.
+    CREATE TABLE quarantines (
+      service_id TEXT PRIMARY KEY NOT NULL,
+      service TEXT NOT NULL,
+      digest TEXT NOT NULL,
+      update_id TEXT NOT NULL,
+      since_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
   `
 }
 
@@ -65,11 +93,14 @@ export class NewerSchema extends Error {
   }
 }
 
-/** Brings the schema to SCHEMA_VERSION (PRAGMA user_version), each step in its own transaction. */
-export function migrate (db: Database): void {
+/**
+ * Brings the schema to SCHEMA_VERSION (PRAGMA user_version), each step in its own transaction.
+ * `upTo` stops earlier: tests build the database an older updater wrote.
+ */
+export function migrate (db: Database, upTo = SCHEMA_VERSION): void {
   const current = db.pragma('user_version', { simple: true }) as number
   if (current > SCHEMA_VERSION) throw new NewerSchema(current)
-  for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+  for (let version = current + 1; version <= upTo; version++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[version] ?? '')
       db.pragma(`user_version = ${version}`)

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3'
 import { describeStoreFailure } from '../../src/store/store-errors.js'
 import { StoreUnavailable } from '../../src/errors.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
+import { SCHEMA_VERSION } from '../../src/store/sqlite-schema.js'
 import { record, remount, tempDir, tmpfs, uuid } from './store-fixtures.ts'
 
 const NO_MOUNT = 'cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)'
@@ -76,7 +77,7 @@ test('a database written by a newer updater is refused, not migrated backwards',
   const db = new Database(join(dataDir, 'updates.db'))
   db.pragma('user_version = 99')
   db.close()
-  assert.throws(() => openSqliteStore({ dataDir }), unavailable(join(dataDir, 'updates.db'), /newer updater \(schema 99 > 1\)/))
+  assert.throws(() => openSqliteStore({ dataDir }), unavailable(join(dataDir, 'updates.db'), new RegExp(`newer updater \\(schema 99 > ${SCHEMA_VERSION}\\)`)))
 })
 
 test('a read-only volume: a clear error at open, whether the database exists or not', (t) => {

@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { errorReplies } from '../schemas/update.js'
+import { QuarantineNotFound } from '../errors.js'
+
+/**
+ * The watcher's API (DESIGN §7): its state per service, a check now, lifting a quarantine. Tokens
+ * as for /update; everything is filtered to the token's scope (a service outside it is not named).
+ */
+const nullableString = Type.Union([Type.String(), Type.Null()])
+const iso = (ms: number | null | undefined): string | null => ms === null || ms === undefined ? null : new Date(ms).toISOString()
+
+const WatchServiceSchema = Type.Object({
+  service: Type.String(),
+  state: Type.String(),
+  current: Type.Object({ tag: nullableString, digest: nullableString }),
+  available: Type.Union([Type.Object({ image: Type.String(), tag: Type.String(), digest: Type.String(), firstSeenAt: Type.String(), eligibleAt: Type.String() }), Type.Null()]),
+  quarantined: Type.Union([Type.Object({ digest: Type.String(), updateId: Type.String(), since: Type.String() }), Type.Null()]),
+  lastCheckedAt: nullableString,
+  nextCheckAt: nullableString,
+  message: Type.Optional(Type.String())
+})
+const WatchReply = Type.Object({
+  services: Type.Array(WatchServiceSchema),
+  registries: Type.Array(Type.Object({ registry: Type.String(), state: Type.String(), until: Type.Optional(Type.String()), message: Type.Optional(Type.String()) }))
+})
+
+export default async function watchRoutes (fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  const denied = errorReplies([400, 401, 403, 404, 429, 503])
+
+  app.get('/watch', {
+    onRequest: app.authenticate,
+    schema: { summary: 'Watch state of the services in the token\'s scope', security: [{ bearerAuth: [] }], response: { 200: WatchReply, ...denied } }
+  }, async (request) => {
+    const { scheduler, store, budget } = app.watch
+    const services = scheduler.views().filter((v) => app.mayUpdate(request, [v.service])).map((v) => {
+      const q = store.getQuarantine(v.serviceId)
+      const check = store.getCheck(v.serviceId)
+      return {
+        service: v.service,
+        state: v.state,
+        current: v.current,
+        available: v.available === null ? null : { ...v.available, firstSeenAt: iso(v.available.firstSeenAt)!, eligibleAt: iso(v.available.eligibleAt)! },
+        quarantined: q === undefined ? null : { digest: q.digest, updateId: q.updateId, since: iso(q.sinceMs)! },
+        lastCheckedAt: iso(check?.lastCheckedMs),
+        nextCheckAt: iso(v.nextCheckAt),
+        ...(v.message !== undefined && { message: v.message })
+      }
+    })
+    const registries = budget.states().map((r) => ({ registry: r.registry, state: r.state, ...(r.until !== undefined && { until: iso(r.until)! }), ...(r.message !== undefined && { message: r.message }) }))
+    return { services, registries }
+  })
+
+  app.post('/watch/check', {
+    onRequest: app.authenticate,
+    schema: {
+      summary: 'Check now: one service, or every watched service in the token\'s scope',
+      security: [{ bearerAuth: [] }],
+      body: Type.Optional(Type.Object({ service: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]+(?:[-_]+[A-Za-z0-9]+)*$', maxLength: 63 })) }, { additionalProperties: false })),
+      response: { 202: Type.Object({ accepted: Type.Boolean() }), ...denied }
+    }
+  }, async (request, reply) => {
+    const wanted = request.body?.service
+    if (wanted !== undefined) app.authorizeService(request, [wanted])
+    const views = app.watch.scheduler.views().filter((v) => (wanted === undefined || v.service === wanted) && app.mayUpdate(request, [v.service]))
+    // A named service not yet listed is checked at the next listing along with everything due.
+    if (wanted !== undefined && views.length === 0) app.watch.scheduler.checkNow()
+    else app.watch.scheduler.checkNow(wanted === undefined && app.seesAllServices(request) ? undefined : views.map((v) => v.serviceId))
+    return reply.code(202).send({ accepted: true })
+  })
+
+  app.delete('/watch/:service/quarantine', {
+    onRequest: app.authenticate,
+    schema: {
+      summary: 'Lift the quarantine of a service',
+      security: [{ bearerAuth: [] }],
+      params: Type.Object({ service: Type.String({ pattern: '^[A-Za-z0-9]+(?:[-_]+[A-Za-z0-9]+)*$', maxLength: 63 }) }),
+      response: { 204: Type.Null(), ...denied }
+    }
+  }, async (request, reply) => {
+    const { service } = request.params
+    app.authorizeService(request, [service])
+    const found = app.watch.store.quarantines().find((q) => q.service === service)
+    if (found === undefined || !app.watch.store.lift(found.serviceId)) throw new QuarantineNotFound(service)
+    return reply.code(204).send(null)
+  })
+}

@@ -1,0 +1,131 @@
+import { normalizeRepository } from '../docker/image-ref.js'
+import type { TagDigestCheck } from '../docker/registry-digest.js'
+import type { TagList } from '../docker/registry-tags.js'
+import type { ServiceState } from '../docker/swarm.js'
+import type { RegistryBudget, RequestLimiter } from './budget.js'
+import { currentImage, watchSettings } from './policies.js'
+import { selectTag } from './tag-rules.js'
+import type { WatchStore } from './watch-store.js'
+
+/**
+ * One watch cycle over the services that are due (DESIGN §7): one HEAD per distinct (registry,
+ * repository, tag) and one tag listing per (registry, repository) whatever the number of services,
+ * then a decision per service: up to date, quarantined, waiting for min-age, notified (`notify`),
+ * or an update submitted to the engine. The timers around it are the scheduler's.
+ */
+export type WatchState = 'up_to_date' | 'update_available' | 'updating' | 'waiting_min_age' | 'held' | 'quarantined' | 'deferred' | 'pinned' | 'error'
+
+export interface ServiceView {
+  serviceId: string
+  service: string
+  state: WatchState
+  current: { tag: string | null, digest: string | null }
+  available: { image: string, tag: string, digest: string, firstSeenAt: number, eligibleAt: number } | null
+  message?: string
+}
+
+export interface CycleDeps {
+  store: WatchStore
+  budget: RegistryBudget
+  limiter: RequestLimiter
+  checkDigest: (image: string) => Promise<TagDigestCheck>
+  listTags: (image: string) => Promise<TagList>
+  /** hands the update to the engine; throws what the engine refuses */
+  submit: (service: ServiceState, tag: string, reason: string, digest: string) => void
+  /** `watch=notify`: called once per new tag@digest */
+  notifyAvailable: (service: ServiceState, image: string, reason: string) => void
+  defaultScheduleMs: number
+  now?: () => number
+}
+
+const short = (digest: string | undefined): string => digest === undefined ? 'none' : digest.slice(0, 'sha256:'.length + 2) + '…'
+
+export async function runCycle (services: readonly ServiceState[], deps: CycleDeps): Promise<ServiceView[]> {
+  const now = deps.now ?? Date.now
+  const digests = new Map<string, Promise<TagDigestCheck>>()
+  const listings = new Map<string, Promise<TagList>>()
+  // Each distinct request once per cycle, through the limiter (one at a time per repository).
+  const digestOf = (registry: string, repoKey: string, image: string): Promise<TagDigestCheck> => {
+    let pending = digests.get(image)
+    if (pending === undefined) {
+      pending = deps.limiter.run(repoKey, () => deps.checkDigest(image)).then((check) => {
+        deps.budget.record(registry, check.budget, 'unavailable' in check && check.backoff, 'unavailable' in check ? check.unavailable : undefined)
+        return check
+      })
+      digests.set(image, pending)
+    }
+    return pending
+  }
+  const tagsOf = (registry: string, repoKey: string, repository: string): Promise<TagList> => {
+    let pending = listings.get(repoKey)
+    if (pending === undefined) {
+      pending = deps.limiter.run(repoKey, () => deps.listTags(repository)).then((list) => {
+        deps.budget.record(registry, list.budget, 'unavailable' in list && list.backoff, 'unavailable' in list ? list.unavailable : undefined)
+        return list
+      })
+      listings.set(repoKey, pending)
+    }
+    return pending
+  }
+
+  const decide = async (service: ServiceState): Promise<ServiceView | undefined> => {
+    const settings = watchSettings(service.labels, deps.defaultScheduleMs)
+    if (settings === undefined) return undefined
+    const view: ServiceView = { serviceId: service.id, service: service.name, state: 'error', current: { tag: null, digest: null }, available: null }
+    if (settings.problems.length > 0) return { ...view, message: settings.problems.join('; ') }
+    const current = currentImage(service.image)
+    if (current === undefined) return { ...view, message: 'the service image is not a valid reference' }
+    if ('pinned' in current) return { ...view, state: 'pinned' }
+    view.current = { tag: current.tag, digest: current.digest ?? null }
+    const { registry, full } = normalizeRepository(current.repository)
+    const until = deps.budget.deferredUntil(registry)
+    if (until !== undefined) return { ...view, state: 'deferred', message: `registry ${registry} deferred until ${new Date(until).toISOString()}` }
+    let tag = current.tag
+    if (settings.policy.kind !== 'digest') {
+      const list = await tagsOf(registry, full, current.repository)
+      if ('unavailable' in list) return { ...view, state: list.backoff ? 'deferred' : 'error', message: list.unavailable }
+      tag = selectTag(settings.policy, current.tag, list.tags)
+    }
+    const image = `${current.repository}:${tag}`
+    const check = await digestOf(registry, full, image)
+    if ('unavailable' in check) return { ...view, state: check.backoff ? 'deferred' : 'error', message: check.unavailable }
+    if (tag === current.tag && check.digest === current.digest) return { ...view, state: 'up_to_date' }
+    const firstSeenAt = deps.store.firstSeen(`${full}:${tag}`, check.digest, now())
+    const available = { image, tag, digest: check.digest, firstSeenAt, eligibleAt: firstSeenAt + settings.minAgeMs }
+    const reason = tag !== current.tag
+      ? `${settings.policyText} ${current.tag} → ${tag}`
+      : `digest ${short(current.digest)} → ${short(check.digest)}`
+    const quarantine = deps.store.getQuarantine(service.id)
+    if (quarantine !== undefined) {
+      if (quarantine.digest === check.digest) return { ...view, state: 'quarantined', available, message: `${short(check.digest)} rolled back in update ${quarantine.updateId}` }
+      // The policy selects another digest: the quarantine has done its work.
+      deps.store.lift(service.id)
+    }
+    if (now() < available.eligibleAt) return { ...view, state: 'waiting_min_age', available }
+    if (settings.watch === 'notify') {
+      const key = `${tag}@${check.digest}`
+      const stored = deps.store.getCheck(service.id)
+      if (stored?.notified !== key) {
+        deps.notifyAvailable(service, image, reason)
+        deps.store.saveCheck({ serviceId: service.id, service: service.name, lastCheckedMs: now(), state: 'update_available', message: reason, notified: key })
+      }
+      return { ...view, state: 'update_available', available, message: reason }
+    }
+    try {
+      deps.submit(service, tag, reason, check.digest)
+    } catch (error) {
+      return { ...view, available, message: (error as Error).message }
+    }
+    return { ...view, state: 'updating', available, message: reason }
+  }
+
+  const views = await Promise.all(services.map(async (service) => {
+    const view = await decide(service)
+    if (view !== undefined) {
+      const stored = deps.store.getCheck(service.id)
+      deps.store.saveCheck({ serviceId: service.id, service: service.name, lastCheckedMs: now(), state: view.state, message: view.message ?? null, notified: stored?.notified ?? null })
+    }
+    return view
+  }))
+  return views.filter((v): v is ServiceView => v !== undefined)
+}

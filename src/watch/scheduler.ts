@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto'
+import type { ServiceState } from '../docker/swarm.js'
+import { watchSettings } from './policies.js'
+import { runCycle, type CycleDeps, type ServiceView } from './cycle.js'
+
+/**
+ * When each watched service is checked (DESIGN §7): every `schedule` (label, else WATCH_INTERVAL)
+ * from its stored last check, so a restart resumes the schedule instead of checking everything at
+ * once; a service never checked gets a fixed offset within its first interval (a hash of its ID:
+ * jitter that is the same in every process, so no burst at start). Services come from one listing
+ * per tick (`docker service ls` + one `inspect`, src/docker/swarm.ts), never one call per service.
+ */
+export interface SchedulerOptions extends Omit<CycleDeps, 'now'> {
+  /** the watched services: one listing */
+  listServices: () => Promise<ServiceState[]>
+  now?: () => number
+  /** longest sleep between listings, so new and relabelled services are found (default 5 min) */
+  maxSleepMs?: number
+  onCycle?: (views: ServiceView[], durationMs: number) => void
+  onError?: (error: unknown) => void
+}
+
+/** A stable offset in [0, period) for a service: its first check's place in the interval. */
+export function jitterOf (serviceId: string, periodMs: number): number {
+  const hash = createHash('sha256').update(serviceId).digest().readUInt32BE(0)
+  return Math.floor((hash / 0x1_0000_0000) * periodMs)
+}
+
+export class WatchScheduler {
+  readonly #options: SchedulerOptions
+  readonly #now: () => number
+  /** per service ID: when it first appeared in this process (the anchor of its first check) */
+  readonly #firstListed = new Map<string, number>()
+  readonly #forced = new Set<string>()
+  #forceAll = false
+  #timer: NodeJS.Timeout | undefined
+  #running: Promise<void> | undefined
+  #stopped = true
+  #views = new Map<string, ServiceView>()
+  #next = new Map<string, number>()
+
+  constructor (options: SchedulerOptions) {
+    this.#options = options
+    this.#now = options.now ?? Date.now
+  }
+
+  /** The last decision of every watched service, with its next check (GET /watch). */
+  views (): Array<ServiceView & { nextCheckAt: number | null }> {
+    return [...this.#views.values()].map((v) => ({ ...v, nextCheckAt: this.#next.get(v.serviceId) ?? null }))
+  }
+
+  /** When `service` is due: its stored last check + schedule, or its jittered first check. */
+  dueAt (service: ServiceState): number | undefined {
+    const settings = watchSettings(service.labels, this.#options.defaultScheduleMs)
+    if (settings === undefined) return undefined
+    const last = this.#options.store.getCheck(service.id)?.lastCheckedMs
+    if (last !== null && last !== undefined) return last + settings.scheduleMs
+    let listed = this.#firstListed.get(service.id)
+    if (listed === undefined) {
+      listed = this.#now()
+      this.#firstListed.set(service.id, listed)
+    }
+    return listed + jitterOf(service.id, settings.scheduleMs)
+  }
+
+  start (): void {
+    this.#stopped = false
+    this.#schedule(0)
+  }
+
+  /** Stops the timer and waits for a cycle in flight. */
+  async stop (): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#running
+  }
+
+  /** Checks now: the named services, or every watched one (POST /watch/check). */
+  checkNow (serviceIds?: readonly string[]): void {
+    if (serviceIds === undefined) this.#forceAll = true
+    else for (const id of serviceIds) this.#forced.add(id)
+    if (!this.#stopped && this.#running === undefined) this.#schedule(0)
+  }
+
+  /** One listing, the cycle of what is due, and the next wake-up. Exposed for tests. */
+  async tick (): Promise<void> {
+    const started = this.#now()
+    const services = await this.#options.listServices()
+    const forceAll = this.#forceAll
+    const forced = new Set(this.#forced)
+    this.#forceAll = false
+    this.#forced.clear()
+    const due: ServiceState[] = []
+    const present = new Set<string>()
+    for (const service of services) {
+      const at = this.dueAt(service)
+      if (at === undefined) continue
+      present.add(service.id)
+      if (forceAll || forced.has(service.id) || at <= started) due.push(service)
+      else this.#next.set(service.id, at)
+    }
+    for (const id of [...this.#views.keys()]) if (!present.has(id)) { this.#views.delete(id); this.#next.delete(id) }
+    if (due.length > 0) {
+      const views = await runCycle(due, { ...this.#options, now: this.#now })
+      for (const view of views) this.#views.set(view.serviceId, view)
+      for (const service of due) this.#next.set(service.id, this.dueAt(service) ?? this.#now())
+      this.#options.onCycle?.(views, this.#now() - started)
+    }
+  }
+
+  #schedule (delayMs: number): void {
+    clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => {
+      this.#running = this.tick().catch((error: unknown) => this.#options.onError?.(error)).finally(() => {
+        this.#running = undefined
+        if (this.#stopped) return
+        const earliest = Math.min(...this.#next.values(), this.#now() + (this.#options.maxSleepMs ?? 300_000))
+        // Work asked for during the cycle runs at once.
+        this.#schedule(this.#forceAll || this.#forced.size > 0 ? 0 : Math.max(1000, earliest - this.#now()))
+      })
+    }, delayMs)
+    this.#timer.unref()
+  }
+}

@@ -1,0 +1,81 @@
+import { test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import type { ServiceState } from '../../src/docker/swarm.ts'
+import { openSqliteStore } from '../../src/store/sqlite-store.ts'
+import { RegistryBudget, RequestLimiter } from '../../src/watch/budget.ts'
+import { jitterOf, WatchScheduler } from '../../src/watch/scheduler.ts'
+import { openWatchStore } from '../../src/watch/watch-store.ts'
+import { tempDir } from './store-fixtures.ts'
+
+const digest = 'sha256:' + 'a'.repeat(64)
+const svc = (n: number, schedule?: string): ServiceState => ({
+  id: `id${n}`,
+  name: `svc${n}`,
+  version: 1,
+  image: `127.0.0.1:5000/app:1@${digest}`,
+  forceUpdate: 0,
+  labels: { 'container-updater.watch': 'true', ...(schedule !== undefined && { 'container-updater.schedule': schedule }) }
+})
+
+function rig (t: TestContext, services: ServiceState[]) {
+  const records = openSqliteStore({ dataDir: tempDir(t) })
+  const store = openWatchStore(records.file)
+  t.after(() => { store.close(); records.close() })
+  let now = 10_000_000
+  const counts = { listings: 0, heads: 0 }
+  const scheduler = new WatchScheduler({
+    store,
+    budget: new RegistryBudget({ maxBackoffMs: 3_600_000 }),
+    limiter: new RequestLimiter(4),
+    checkDigest: async () => { counts.heads++; return { digest, budget: {} } },
+    listTags: async () => ({ tags: [], budget: {}, requests: 1 }),
+    submit: () => {},
+    notifyAvailable: () => {},
+    defaultScheduleMs: 3_600_000,
+    listServices: async () => { counts.listings++; return services },
+    now: () => now
+  })
+  return { scheduler, store, counts, advance: (ms: number) => { now += ms }, now: () => now }
+}
+
+test('no burst at start: first checks are spread over the interval by a stable jitter', async (t) => {
+  const services = Array.from({ length: 50 }, (_, i) => svc(i))
+  const { scheduler, counts, advance } = rig(t, services)
+  await scheduler.tick()
+  const first = counts.heads
+  assert.ok(first < 10, `at most a few of 50 services are due at once (${first})`)
+  assert.equal(counts.listings, 1)
+  advance(3_600_000)
+  await scheduler.tick()
+  assert.equal(counts.listings, 2, 'one listing per tick, whatever the number of services')
+  assert.equal(scheduler.views().length, 50, 'all checked within one interval')
+  assert.equal(jitterOf('id1', 3_600_000), jitterOf('id1', 3_600_000))
+  assert.ok(jitterOf('id1', 3_600_000) < 3_600_000)
+})
+
+test('schedules resume from the stored last check after a restart', async (t) => {
+  const { scheduler, store, counts, now, advance } = rig(t, [svc(1, '15m')])
+  store.saveCheck({ serviceId: 'id1', service: 'svc1', lastCheckedMs: now() - 10 * 60_000, state: 'up_to_date', message: null, notified: null })
+  assert.equal(scheduler.dueAt(svc(1, '15m')), now() + 5 * 60_000)
+  await scheduler.tick()
+  assert.equal(counts.heads, 0, 'not due yet: no check at start')
+  advance(5 * 60_000)
+  await scheduler.tick()
+  assert.equal(counts.heads, 1)
+  assert.equal(store.getCheck('id1')?.lastCheckedMs, now())
+  assert.equal(scheduler.views()[0]?.nextCheckAt, now() + 15 * 60_000)
+})
+
+test('check now: the named service, or all, at the next tick', async (t) => {
+  const { scheduler, store, counts, now } = rig(t, [svc(1), svc(2)])
+  for (const id of ['id1', 'id2']) store.saveCheck({ serviceId: id, service: id, lastCheckedMs: now(), state: 'up_to_date', message: null, notified: null })
+  scheduler.checkNow(['id1'])
+  await scheduler.tick()
+  assert.equal(counts.heads, 1)
+  assert.deepEqual(scheduler.views().map((v) => v.serviceId), ['id1'])
+  scheduler.checkNow()
+  await scheduler.tick()
+  // Two services on one repo:tag: one HEAD for both.
+  assert.equal(counts.heads, 2)
+  assert.equal(scheduler.views().length, 2)
+})
