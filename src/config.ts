@@ -91,9 +91,13 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   const data = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''))
   let env: Env
   try {
-    env = envSchema<Env>({ schema: EnvSchema, data, dotenv: false })
+    // env: false: only `source` counts (env-schema's default merges process.env back in, undoing
+    // the empty-string rule above and leaking the shell's PORT or DOCKER_HOST into tests).
+    env = envSchema<Env>({ schema: EnvSchema, data, env: false, dotenv: false })
   } catch (error) {
-    throw new ConfigError(`invalid configuration: ${(error as Error).message}`)
+    const problems = (error as { errors?: EnvError[] }).errors
+    if (problems === undefined) throw new ConfigError(`invalid configuration: ${(error as Error).message}`)
+    throw new ConfigError(`invalid configuration: ${problems.map((p) => describeEnvError(p, data)).join('; ')}`)
   }
   const {
     JWT_SECRET_FILE, JWT_SECRET: inline, JWT_SECRET_PREVIOUS_FILE, JWT_SECRET_PREVIOUS: previousInline, OIDC_POLICY_FILE,
@@ -104,13 +108,15 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   const previous = readSecret('JWT_SECRET_PREVIOUS', previousInline, JWT_SECRET_PREVIOUS_FILE)
   const notifySecret = readSecret('NOTIFY_SECRET', NOTIFY_SECRET, NOTIFY_SECRET_FILE, 16)
   let notifications: Pick<Config, 'notifyTargets' | 'notifyOn'>
-  let hooks: Pick<Config, 'registryAliases' | 'pushLabel'>
   try {
     notifications = { notifyTargets: parseNotifyUrls(readSecret('NOTIFY_URLS', NOTIFY_URLS, NOTIFY_URLS_FILE, 0)), notifyOn: parseNotifyOn(NOTIFY_ON) }
-    hooks = { registryAliases: parseRegistryAliases(HOOK_REGISTRY_ALIASES), pushLabel: parsePushLabel(PUSH_LABEL) }
   } catch (error) {
-    if (error instanceof NotifyConfigError || error instanceof TypeError) throw new ConfigError(error.message)
+    if (error instanceof NotifyConfigError) throw new ConfigError(error.message)
     throw error
+  }
+  const hooks: Pick<Config, 'registryAliases' | 'pushLabel'> = {
+    registryAliases: parseNamed('HOOK_REGISTRY_ALIASES', () => parseRegistryAliases(HOOK_REGISTRY_ALIASES)),
+    pushLabel: parseNamed('PUSH_LABEL', () => parsePushLabel(PUSH_LABEL))
   }
   const config: Config = {
     ...rest,
@@ -135,6 +141,37 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('OIDC_AUDIENCE and OIDC_POLICY_FILE need OIDC_ISSUER')
   }
   return config
+}
+
+/** A parser's TypeError as a ConfigError that names the variable. */
+function parseNamed<T> (name: string, parse: () => T): T {
+  try {
+    return parse()
+  } catch (error) {
+    if (error instanceof TypeError) throw new ConfigError(`${name}: ${error.message}`)
+    throw error
+  }
+}
+
+/** Variables whose values are secrets: an error names them but never repeats what they hold. */
+const secretVariable = /SECRET|TOKEN|NOTIFY_URLS/
+
+interface EnvError { instancePath: string, keyword: string, message?: string, params: Record<string, unknown> }
+
+/** One schema error as an operator reads it: the variable, what it was given, what it accepts. */
+function describeEnvError (error: EnvError, data: Record<string, unknown>): string {
+  const name = error.instancePath.replace(/^\//, '')
+  const given = name in data && !secretVariable.test(name) ? `=${JSON.stringify(data[name])}` : ''
+  const { allowedValues, pattern, limit } = error.params
+  let rule = error.message ?? 'is invalid'
+  if (error.keyword === 'enum' && Array.isArray(allowedValues)) rule = `must be one of ${allowedValues.join(', ')}`
+  else if (error.keyword === 'type' && error.params.type === 'boolean') rule = 'must be true or false'
+  else if (error.keyword === 'type' && error.params.type === 'integer') rule = 'must be a whole number'
+  else if (error.keyword === 'minimum' || error.keyword === 'maximum') rule = `must be ${error.keyword === 'minimum' ? '≥' : '≤'} ${String(limit)}`
+  else if (error.keyword === 'pattern') rule = `must match ${String(pattern)}`
+  const schema = (EnvSchema.properties as Record<string, { description?: string }>)[name]
+  const hint = error.keyword === 'pattern' && schema?.description !== undefined ? ` (${schema.description})` : ''
+  return `${name}${given} ${rule}${hint}`
 }
 
 /** A secret from NAME or NAME_FILE (not both), at least `minBytes` long. */
