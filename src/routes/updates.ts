@@ -5,6 +5,7 @@ import { BatchParams, BatchReply, UpdateParams, UpdateRecord, UpdatesPage, Updat
 import { BatchNotFound, UpdateNotFound } from '../errors.js'
 import { publicRecord, type UpdateRecord as Record } from '../store/records.js'
 import { batchReply } from './update.js'
+import { queryValidatorCompiler } from './query-validator.js'
 
 /**
  * The history: one update, a page of updates (newest first, filtered to the token's scope), and
@@ -26,6 +27,7 @@ export default async function updatesRoutes (fastify: FastifyInstance): Promise<
 
   app.get('/updates', {
     onRequest: app.authenticate,
+    validatorCompiler: queryValidatorCompiler,
     schema: {
       summary: 'Update history, newest first, limited to the services the token may see',
       security: [{ bearerAuth: [] }],
