@@ -20,8 +20,8 @@ export default async function updatesRoutes (fastify: FastifyInstance): Promise<
     schema: { summary: 'The state of an update', security: [{ bearerAuth: [] }], params: UpdateParams, response: { 200: Type.Ref(UpdateRecord), ...denied } }
   }, async (request) => {
     const found = app.updater.getRecord(request.params.updateId)
-    if (found === undefined) throw new UpdateNotFound(request.params.updateId)
-    app.authorizeService(request, [found.appName, found.service])
+    // Out of scope is answered as absent (docs/API.md): a 403 would name the service and confirm the record.
+    if (found === undefined || !app.mayUpdate(request, [found.appName, found.service])) throw new UpdateNotFound(request.params.updateId)
     return found
   })
 
