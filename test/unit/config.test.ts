@@ -78,7 +78,7 @@ test('every configuration error names its variable and what it accepts', () => {
     ['PORT', 'http', /PORT="http" must be a whole number/],
     ['PORT', '70000', /PORT="70000" must be ≤ 65535/],
     ['JWT_REQUIRE_SCOPE', 'maybe', /JWT_REQUIRE_SCOPE="maybe" must be true or false/],
-    ['UPDATE_REQUIRE_LABEL', 'a b', /UPDATE_REQUIRE_LABEL="a b" must match .*key or key=value/],
+    ['UPDATE_REQUIRE_LABEL', 'a b', /UPDATE_REQUIRE_LABEL="a b" must match .*`key=value`, or `key` for any value/],
     ['HOOK_REGISTRY_ALIASES', 'foo', /^HOOK_REGISTRY_ALIASES: invalid registry alias "foo": expected host\[:port\]=host\[:port\]$/],
     ['PUSH_LABEL', '=x', /^PUSH_LABEL: invalid label "=x": expected key=value$/],
     ['NOTIFY_ON', 'sometimes', /^NOTIFY_ON: unknown state "sometimes"; use a comma-separated list of /],
