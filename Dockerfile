@@ -31,7 +31,9 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # DATA_DIR of the stack files: a volume mounted here starts out owned by the node user.
-RUN mkdir -p /app/data && chown node:node /app/data
+# The bin on the PATH: `docker exec <container> container-updater token --subject ci`.
+RUN mkdir -p /app/data && chown node:node /app/data && \
+    chmod +x /app/dist/bin.js && ln -s /app/dist/bin.js /usr/local/bin/container-updater
 ENV DATA_DIR=/app/data
 # The node user (uid 1000) of the Node image. Reaching the socket needs its group:
 #   docker run --group-add "$(stat -c %g /var/run/docker.sock)" …

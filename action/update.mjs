@@ -18,6 +18,7 @@ const seconds = (name, value, fallback) => {
 function readInputs () {
   const base = (env.INPUT_URL ?? '').trim().replace(/\/+$/, '')
   if (!base) fail('input `url` is required')
+  if (!/^https?:\/\/[^/]/.test(base)) fail(`input \`url\` must start with https:// (or http://), not "${base.slice(0, 100)}"`)
   const targets = { appName: env.INPUT_APP_NAME, image: env.INPUT_IMAGE, stack: env.INPUT_STACK }
   const given = Object.entries(targets).filter(([, v]) => (v ?? '').trim() !== '')
   if (given.length !== 1) fail('give exactly one of the inputs `app-name`, `image`, `stack`')
@@ -77,6 +78,13 @@ function finishBatch (batch, base, { done }) {
   console.log(`${batch.updates.length} service(s) completed: ${batch.updates.map((u) => u.service).join(', ')}`)
 }
 
+/** What to check after a refusal that the updater's message alone does not explain to a CI user. */
+function hintFor (status, oidc) {
+  if (status === 401) return oidc ? ' (check that `audience` is the updater\'s OIDC_AUDIENCE and its OIDC_ISSUER is GitHub\'s)' : ' (check `token`: minted with the updater\'s JWT_SECRET and not expired)'
+  if (status === 403) return ' (the token is valid but may not update this target: its `services` claim or the OIDC policy)'
+  return ''
+}
+
 async function main () {
   const started = Date.now()
   const inputs = readInputs()
@@ -86,9 +94,12 @@ async function main () {
   const deadline = started + inputs.timeoutMs
 
   const body = { ...inputs.target, ...(inputs.tag && { tag: inputs.tag }), ...(inputs.dryRun ? { dryRun: true } : { wait: false }) }
+  // The token first: its mistakes (none given, no `id-token: write`) are told as such, not as
+  // a network failure.
+  const token = await tokens.get()
   let res
   try {
-    res = await request(`${base}/update`, { method: 'POST', token: await tokens.get(), body, timeoutMs: deadline - Date.now() })
+    res = await request(`${base}/update`, { method: 'POST', token, body, timeoutMs: deadline - Date.now() })
   } catch (error) {
     fail(`cannot reach ${base}: ${error.cause?.code ?? error.name ?? error.message}`)
   }
@@ -102,7 +113,7 @@ async function main () {
   const accepted = res.status === 202 || res.status === 200 || res.status === 409 || res.status === 504
   if (!accepted || typeof answer.statusUrl !== 'string') {
     if (Array.isArray(answer.skipped)) for (const s of answer.skipped) console.log(`::notice::${s.service}: skipped: ${s.reason}`)
-    fail(`${res.status} ${answer.error ?? ''}: ${answer.message ?? res.text}`)
+    fail(`${res.status} ${answer.error ?? ''}: ${answer.message ?? res.text}${hintFor(res.status, tokens.oidc)}`)
   }
 
   const batch = isBatch(answer)

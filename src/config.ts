@@ -14,55 +14,55 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 type LogLevel = typeof logLevels[number]
 
 export const EnvSchema = Type.Object({
-  JWT_SECRET: Type.Optional(Type.String({ description: 'HS256 secret, at least 32 bytes' })),
-  JWT_SECRET_FILE: Type.Optional(Type.String({ description: 'file holding the secret (Docker secrets)' })),
+  JWT_SECRET: Type.Optional(Type.String({ description: 'HS256 secret, at least 32 bytes; required unless `JWT_SECRET_FILE` is set' })),
+  JWT_SECRET_FILE: Type.Optional(Type.String({ description: 'file holding `JWT_SECRET` (Docker secrets), without its trailing newline; must be readable by the process (uid 1000 in the image)' })),
   JWT_SECRET_PREVIOUS: Type.Optional(Type.String({ description: 'the secret being rotated out: still accepted, never used to sign' })),
-  JWT_SECRET_PREVIOUS_FILE: Type.Optional(Type.String()),
-  JWT_MAX_LIFETIME: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds: tokens whose exp lies further from iat (or now) are refused' })),
-  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
-  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
-  JWT_REQUIRE_SCOPE: Type.Boolean({ default: false, description: 'reject tokens without a services claim' }),
-  JWT_CLOCK_TOLERANCE: Type.Integer({ default: 5, minimum: 0, maximum: 300, description: 'seconds of leeway for exp/nbf/iat' }),
-  UPDATE_REQUIRE_LABEL: Type.Optional(Type.String({ pattern: '^[^=\\s]+(=[^\\s]*)?$', description: 'only services with this label (key or key=value) may be updated' })),
-  OIDC_ISSUER: Type.Optional(Type.String({ description: 'accept RS256/ES256 tokens from this identity provider, e.g. https://token.actions.githubusercontent.com' })),
-  OIDC_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
-  OIDC_JWKS_PATH: Type.String({ default: '/.well-known/jwks', description: "the JWKS path under the issuer (GitHub's by default)" }),
-  OIDC_POLICY_FILE: Type.Optional(Type.String({ description: 'JSON rules mapping token claims to the services they may update' })),
+  JWT_SECRET_PREVIOUS_FILE: Type.Optional(Type.String({ description: 'file holding `JWT_SECRET_PREVIOUS`' })),
+  JWT_MAX_LIFETIME: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds: tokens whose `exp` lies further than this from `iat` (or now) are refused' })),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'when set, tokens must carry this `iss`' })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'when set, tokens must carry this `aud`' })),
+  JWT_REQUIRE_SCOPE: Type.Boolean({ default: false, description: '`true`: tokens without a `services` claim are refused (403)' }),
+  JWT_CLOCK_TOLERANCE: Type.Integer({ default: 5, minimum: 0, maximum: 300, description: 'seconds of leeway for `exp`, `nbf`, `iat`' }),
+  UPDATE_REQUIRE_LABEL: Type.Optional(Type.String({ pattern: '^[^=\\s]+(=[^\\s]*)?$', description: 'e.g. `container-updater.enable=true`: only services with this label (`key=value`, or `key` for any value) may be updated; others get 403' })),
+  OIDC_ISSUER: Type.Optional(Type.String({ description: 'accept RS256/ES256 tokens of this identity provider, e.g. `https://token.actions.githubusercontent.com`' })),
+  OIDC_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'the `aud` OIDC tokens must carry; required with `OIDC_ISSUER`' })),
+  OIDC_JWKS_PATH: Type.String({ default: '/.well-known/jwks', description: 'where the provider\'s keys are, under the issuer' }),
+  OIDC_POLICY_FILE: Type.Optional(Type.String({ description: 'JSON rules mapping token claims to the services they may update; required with `OIDC_ISSUER`' })),
   OIDC_JWKS_TIMEOUT: Type.Integer({ default: 5000, minimum: 100, description: 'milliseconds for one JWKS fetch' }),
-  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
-  HOST: Type.String({ default: '0.0.0.0' }),
-  LOG_LEVEL: Type.Unsafe<LogLevel>({ type: 'string', enum: logLevels, default: 'info' }),
-  UPDATE_TIMEOUT: Type.Integer({ default: 600, minimum: 1, description: 'seconds to wait for convergence before 504' }),
-  DOCKER_HOST: Type.Optional(Type.String()),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535, description: 'listen port' }),
+  HOST: Type.String({ default: '0.0.0.0', description: 'listen address' }),
+  LOG_LEVEL: Type.Unsafe<LogLevel>({ type: 'string', enum: logLevels, default: 'info', description: 'pino level; JSON logs, pretty only on a TTY' }),
+  UPDATE_TIMEOUT: Type.Integer({ default: 600, minimum: 1, description: 'seconds a waited request may take, from its arrival, before the answer is 504 (the update goes on)' }),
+  DOCKER_HOST: Type.Optional(Type.String({ description: 'passed to the Docker CLI (e.g. a socket proxy `tcp://proxy:2375`)' })),
   DOCKER_BIN: Type.String({ default: 'docker', description: 'the Docker CLI to run' }),
-  DOCKER_COMMAND_TIMEOUT: Type.Integer({ default: 60, minimum: 1, description: 'seconds before a Docker CLI call is killed' }),
-  DOCKER_SPAWN_HELPER: Type.Boolean({ default: true, description: 'start Docker CLI calls from a small helper process (~8 MB of its own), so that process starts do not hold the HTTP event loop; false starts them in the updater' }),
+  DOCKER_COMMAND_TIMEOUT: Type.Integer({ default: 60, minimum: 1, description: 'seconds before one Docker CLI call is killed' }),
+  DOCKER_SPAWN_HELPER: Type.Boolean({ default: true, description: 'start Docker CLI calls from a small helper process (~8 MB of its own), so that process starts do not hold the HTTP event loop; `false` starts them in the updater' }),
   MAX_CONCURRENT_UPDATES: Type.Integer({ default: 8, minimum: 1, description: 'Docker updates running at once across services' }),
-  UPDATE_HISTORY: Type.Integer({ default: 1000, minimum: 1, description: 'update records kept for GET /updates/:id' }),
-  AUTH_FAILURE_LIMIT: Type.Integer({ default: 30, minimum: 1, description: 'failed authentications per client address and window before 429' }),
-  AUTH_FAILURE_WINDOW: Type.Integer({ default: 60, minimum: 1, description: 'seconds' }),
-  TRUST_PROXY: Type.String({ default: 'false', description: 'X-Forwarded-For: false, true (every hop), a hop count, or proxy addresses/CIDRs (comma-separated)' }),
-  SHUTDOWN_GRACE: Type.Integer({ default: 60, minimum: 1, description: 'seconds in-flight requests get on SIGTERM' }),
-  POLL_INTERVAL_MS: Type.Integer({ default: 500, minimum: 10, description: 'how often a running update is read while the events stream is down' }),
-  DATA_DIR: Type.String({ default: './data', description: 'where the SQLite database of update records lives (a volume in the stack file)' }),
-  HISTORY_DAYS: Type.Integer({ default: 90, minimum: 1, description: 'records older than this many days are deleted' }),
-  EVENTS_STREAM: Type.Boolean({ default: true, description: 'watch updates through one `docker events` stream (polling only while it is down)' }),
-  NOTIFY_URLS: Type.Optional(Type.String({ description: 'space-separated FORMAT+URL webhooks; FORMAT json, slack or discord' })),
-  NOTIFY_URLS_FILE: Type.Optional(Type.String({ description: 'file holding NOTIFY_URLS (webhook URLs are secrets)' })),
-  NOTIFY_SECRET: Type.Optional(Type.String({ description: 'HMAC-SHA256 key for X-Container-Updater-Signature on json notifications' })),
-  NOTIFY_SECRET_FILE: Type.Optional(Type.String()),
-  NOTIFY_ON: Type.Optional(Type.String({ description: 'comma-separated states to notify; default all final states and timeout' })),
+  UPDATE_HISTORY: Type.Integer({ default: 1000, minimum: 1, description: 'records kept when `DATA_DIR=:memory:` (no database)' }),
+  AUTH_FAILURE_LIMIT: Type.Integer({ default: 30, minimum: 1, description: 'failed authentications per client address (IPv6: per /64) per window before 429; a webhook\'s wrong signature or URL token counts like a bad token' }),
+  AUTH_FAILURE_WINDOW: Type.Integer({ default: 60, minimum: 1, description: 'seconds of one failed-authentication window' }),
+  TRUST_PROXY: Type.String({ default: 'false', description: 'take the client address from `X-Forwarded-For`: `true` (every hop; only behind your own proxy), a hop count, or a comma-separated list of proxy addresses/CIDRs' }),
+  SHUTDOWN_GRACE: Type.Integer({ default: 60, minimum: 1, description: 'seconds in-flight requests get after SIGTERM (set the Swarm `stop_grace_period` above it)' }),
+  POLL_INTERVAL_MS: Type.Integer({ default: 500, minimum: 10, description: 'milliseconds between reads of a running update\'s `UpdateStatus` while the events stream is down (and while tasks converge)' }),
+  DATA_DIR: Type.String({ default: './data', description: 'where the SQLite database of update records lives (a local volume in a stack; `:memory:` keeps none)' }),
+  HISTORY_DAYS: Type.Integer({ default: 90, minimum: 1, description: 'days a finished update record is kept' }),
+  EVENTS_STREAM: Type.Boolean({ default: true, description: 'follow updates through one `docker events` stream (answers arrive as Swarm finishes, not at the next poll); `false` polls only' }),
+  NOTIFY_URLS: Type.Optional(Type.String({ description: 'space-separated `FORMAT+URL` notification targets, FORMAT `json`, `slack` or `discord`' })),
+  NOTIFY_URLS_FILE: Type.Optional(Type.String({ description: 'file holding `NOTIFY_URLS` (Docker secrets: webhook URLs carry their credential)' })),
+  NOTIFY_SECRET: Type.Optional(Type.String({ description: 'signs `json` notifications (`X-Container-Updater-Signature: sha256=…`), at least 16 bytes' })),
+  NOTIFY_SECRET_FILE: Type.Optional(Type.String({ description: 'file holding `NOTIFY_SECRET`' })),
+  NOTIFY_ON: Type.Optional(Type.String({ description: 'comma-separated states to notify, e.g. `rolled_back,paused,failed,timeout`' })),
   NOTIFY_TIMEOUT: Type.Integer({ default: 5000, minimum: 100, description: 'milliseconds per delivery attempt' }),
-  NOTIFY_RETRIES: Type.Integer({ default: 3, minimum: 0, maximum: 10, description: 'retries after the first attempt' }),
-  GITHUB_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret of the GitHub package webhook; enables POST /hooks/github' })),
-  DOCKERHUB_WEBHOOK_TOKEN: Type.Optional(Type.String({ minLength: 32, pattern: '^[A-Za-z0-9_-]+$', description: 'URL token of the Docker Hub webhook; enables POST /hooks/dockerhub/<token>' })),
-  HOOK_REGISTRY_ALIASES: Type.Optional(Type.String({ description: 'registry hosts that are one registry, e.g. localhost:5000=127.0.0.1:5000' })),
-  PUSH_LABEL: Type.String({ default: 'container-updater.on-push=true', description: 'the label (key or key=value) a service needs to be updated by registry pushes' }),
-  WATCH: Type.Boolean({ default: true, description: 'watch registries for services labelled container-updater.watch (nothing is watched without the label)' }),
-  WATCH_INTERVAL: Type.String({ default: '1h', pattern: '^\\d{1,9}[smhd]$', description: 'how often a watched service is checked unless its schedule label says otherwise (1m to 7d)' }),
+  NOTIFY_RETRIES: Type.Integer({ default: 3, minimum: 0, maximum: 10, description: 'retries after the first attempt, with backoff' }),
+  GITHUB_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret of GitHub\'s package webhooks (at least 16 characters); enables `POST /hooks/github`' })),
+  DOCKERHUB_WEBHOOK_TOKEN: Type.Optional(Type.String({ minLength: 32, pattern: '^[A-Za-z0-9_-]+$', description: 'long random token (at least 32 characters of `A-Za-z0-9_-`) in Docker Hub\'s webhook URL; enables `POST /hooks/dockerhub/<token>`' })),
+  HOOK_REGISTRY_ALIASES: Type.Optional(Type.String({ description: 'registry names that are one registry, e.g. `localhost:5000=127.0.0.1:5000,registry.lan=10.0.0.5:5000`' })),
+  PUSH_LABEL: Type.String({ default: 'container-updater.on-push=true', description: 'the label (`key=value`, or `key` for any value) a service needs for registry push events to update it' }),
+  WATCH: Type.Boolean({ default: true, description: 'watch registries for services labelled `container-updater.watch` (nothing is watched without the label)' }),
+  WATCH_INTERVAL: Type.String({ default: '1h', pattern: '^\\d{1,9}[smhd]$', description: 'how often a watched service is checked unless its schedule label says otherwise (`90s`, `15m`, `6h`, `1d`; 1m to 7d), and the longest registry backoff' }),
   WATCH_TIMEOUT: Type.String({ default: '10s', pattern: '^\\d{1,9}[smhd]$', description: 'bound on one registry request of the watcher' }),
   WATCH_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64, description: 'registry requests of the watcher at once (one per repository)' }),
-  SELF_SERVICE: Type.Optional(Type.String({ minLength: 1, description: "the updater's own service (name or ID; the stack file sets it from {{.Service.ID}}): updating it is answered 202 at once" }))
+  SELF_SERVICE: Type.Optional(Type.String({ minLength: 1, description: 'the updater\'s own service (name or ID; the stack file sets `{{.Service.ID}}`): updating it is answered 202 at once' }))
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -95,9 +95,13 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   const data = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''))
   let env: Env
   try {
-    env = envSchema<Env>({ schema: EnvSchema, data, dotenv: false })
+    // env: false: only `source` counts (env-schema's default merges process.env back in, undoing
+    // the empty-string rule above and leaking the shell's PORT or DOCKER_HOST into tests).
+    env = envSchema<Env>({ schema: EnvSchema, data, env: false, dotenv: false })
   } catch (error) {
-    throw new ConfigError(`invalid configuration: ${(error as Error).message}`)
+    const problems = (error as { errors?: EnvError[] }).errors
+    if (problems === undefined) throw new ConfigError(`invalid configuration: ${(error as Error).message}`)
+    throw new ConfigError(`invalid configuration: ${problems.map((p) => describeEnvError(p, data)).join('; ')}`)
   }
   const {
     JWT_SECRET_FILE, JWT_SECRET: inline, JWT_SECRET_PREVIOUS_FILE, JWT_SECRET_PREVIOUS: previousInline, OIDC_POLICY_FILE,
@@ -108,13 +112,15 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   const previous = readSecret('JWT_SECRET_PREVIOUS', previousInline, JWT_SECRET_PREVIOUS_FILE)
   const notifySecret = readSecret('NOTIFY_SECRET', NOTIFY_SECRET, NOTIFY_SECRET_FILE, 16)
   let notifications: Pick<Config, 'notifyTargets' | 'notifyOn'>
-  let hooks: Pick<Config, 'registryAliases' | 'pushLabel'>
   try {
     notifications = { notifyTargets: parseNotifyUrls(readSecret('NOTIFY_URLS', NOTIFY_URLS, NOTIFY_URLS_FILE, 0)), notifyOn: parseNotifyOn(NOTIFY_ON) }
-    hooks = { registryAliases: parseRegistryAliases(HOOK_REGISTRY_ALIASES), pushLabel: parsePushLabel(PUSH_LABEL) }
   } catch (error) {
-    if (error instanceof NotifyConfigError || error instanceof TypeError) throw new ConfigError(error.message)
+    if (error instanceof NotifyConfigError) throw new ConfigError(error.message)
     throw error
+  }
+  const hooks: Pick<Config, 'registryAliases' | 'pushLabel'> = {
+    registryAliases: parseNamed('HOOK_REGISTRY_ALIASES', () => parseRegistryAliases(HOOK_REGISTRY_ALIASES)),
+    pushLabel: parseNamed('PUSH_LABEL', () => parsePushLabel(PUSH_LABEL))
   }
   const config: Config = {
     ...rest,
@@ -139,6 +145,37 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('OIDC_AUDIENCE and OIDC_POLICY_FILE need OIDC_ISSUER')
   }
   return config
+}
+
+/** A parser's TypeError as a ConfigError that names the variable. */
+function parseNamed<T> (name: string, parse: () => T): T {
+  try {
+    return parse()
+  } catch (error) {
+    if (error instanceof TypeError) throw new ConfigError(`${name}: ${error.message}`)
+    throw error
+  }
+}
+
+/** Variables whose values are secrets: an error names them but never repeats what they hold. */
+const secretVariable = /SECRET|TOKEN|NOTIFY_URLS/
+
+interface EnvError { instancePath: string, keyword: string, message?: string, params: Record<string, unknown> }
+
+/** One schema error as an operator reads it: the variable, what it was given, what it accepts. */
+function describeEnvError (error: EnvError, data: Record<string, unknown>): string {
+  const name = error.instancePath.replace(/^\//, '')
+  const given = name in data && !secretVariable.test(name) ? `=${JSON.stringify(data[name])}` : ''
+  const { allowedValues, pattern, limit } = error.params
+  let rule = error.message ?? 'is invalid'
+  if (error.keyword === 'enum' && Array.isArray(allowedValues)) rule = `must be one of ${allowedValues.join(', ')}`
+  else if (error.keyword === 'type' && error.params.type === 'boolean') rule = 'must be true or false'
+  else if (error.keyword === 'type' && error.params.type === 'integer') rule = 'must be a whole number'
+  else if (error.keyword === 'minimum' || error.keyword === 'maximum') rule = `must be ${error.keyword === 'minimum' ? '≥' : '≤'} ${String(limit)}`
+  else if (error.keyword === 'pattern') rule = `must match ${String(pattern)}`
+  const schema = (EnvSchema.properties as Record<string, { description?: string }>)[name]
+  const hint = error.keyword === 'pattern' && schema?.description !== undefined ? ` (${schema.description})` : ''
+  return `${name}${given} ${rule}${hint}`
 }
 
 /** A secret from NAME or NAME_FILE (not both), at least `minBytes` long. */

@@ -5,6 +5,7 @@ import { BatchParams, BatchReply, UpdateParams, UpdateRecord, UpdatesPage, Updat
 import { BatchNotFound, UpdateNotFound } from '../errors.js'
 import { publicRecord, type UpdateRecord as Record } from '../store/records.js'
 import { batchReply } from './update.js'
+import { queryValidatorCompiler } from './query-validator.js'
 
 /**
  * The history: one update, a page of updates (newest first, filtered to the token's scope), and
@@ -19,13 +20,14 @@ export default async function updatesRoutes (fastify: FastifyInstance): Promise<
     schema: { summary: 'The state of an update', security: [{ bearerAuth: [] }], params: UpdateParams, response: { 200: Type.Ref(UpdateRecord), ...denied } }
   }, async (request) => {
     const found = app.updater.getRecord(request.params.updateId)
-    if (found === undefined) throw new UpdateNotFound(request.params.updateId)
-    app.authorizeService(request, [found.appName, found.service])
+    // Out of scope is answered as absent (docs/API.md): a 403 would name the service and confirm the record.
+    if (found === undefined || !app.mayUpdate(request, [found.appName, found.service])) throw new UpdateNotFound(request.params.updateId)
     return found
   })
 
   app.get('/updates', {
     onRequest: app.authenticate,
+    validatorCompiler: queryValidatorCompiler,
     schema: {
       summary: 'Update history, newest first, limited to the services the token may see',
       security: [{ bearerAuth: [] }],

@@ -37,3 +37,33 @@ test('GET /updates: an unscoped token lists every record, unless JWT_REQUIRE_SCO
     assert.deepEqual(await list(token({ services: ['*'] })), ['api', 'web'])
   }
 })
+
+test('GET /updates: the query string is coerced as its schema says (?limit=5 is 5); a JSON body is not', async (t) => {
+  const docker = new FakeDocker()
+  docker.addService('web', `127.0.0.1:5000/web:latest@sha256:${'a'.repeat(64)}`)
+  const app = await build(t, {}, { runner: docker.runner })
+  const json = { ...bearer(), 'content-type': 'application/json' }
+  for (let i = 0; i < 3; i++) {
+    const res = await app.inject({ method: 'POST', url: '/update', headers: json, payload: { appName: 'web' } })
+    assert.equal(res.statusCode, 200, res.body)
+  }
+  const page = await app.inject({ method: 'GET', url: '/updates?limit=2', headers: bearer() })
+  assert.equal(page.statusCode, 200, page.body)
+  assert.equal(page.json().updates.length, 2)
+  assert.equal(typeof page.json().nextCursor, 'string')
+  const rest = await app.inject({ method: 'GET', url: `/updates?limit=5&cursor=${page.json().nextCursor as string}`, headers: bearer() })
+  assert.equal(rest.statusCode, 200, rest.body)
+  assert.equal(rest.json().updates.length, 1)
+  assert.equal(rest.json().nextCursor, null)
+  for (const bad of ['limit=abc', 'limit=0', 'limit=101', 'limit=2.5', 'status=nope', 'since=yesterday', 'extra=1']) {
+    const res = await app.inject({ method: 'GET', url: `/updates?${bad}`, headers: bearer() })
+    assert.equal(res.statusCode, 400, `${bad}: ${res.body}`)
+    assert.match(res.json().message, /querystring/, bad)
+  }
+  // Bodies stay strict: a string where the schema says boolean is refused, and nothing is updated.
+  const before = docker.calls.filter((c) => c[0] === 'service' && c[1] === 'update').length
+  const strict = await app.inject({ method: 'POST', url: '/update', headers: json, payload: { appName: 'web', wait: 'false' } })
+  assert.equal(strict.statusCode, 400, strict.body)
+  assert.match(strict.json().message, /body\/wait must be boolean/)
+  assert.equal(docker.calls.filter((c) => c[0] === 'service' && c[1] === 'update').length, before)
+})

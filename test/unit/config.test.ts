@@ -46,3 +46,58 @@ test('invalid values stop the process with one line', () => {
   }
   assert.equal(loadConfig({ JWT_SECRET: secret, PORT: '8080', JWT_REQUIRE_SCOPE: 'true' }).PORT, 8080)
 })
+
+test('only the given environment counts: the shell\'s variables are not merged back in', () => {
+  const saved = { PORT: process.env.PORT, DOCKER_HOST: process.env.DOCKER_HOST, UPDATE_REQUIRE_LABEL: process.env.UPDATE_REQUIRE_LABEL }
+  process.env.PORT = 'not-a-port'
+  process.env.DOCKER_HOST = 'tcp://127.0.0.1:1'
+  process.env.UPDATE_REQUIRE_LABEL = 'a b'
+  try {
+    const config = loadConfig({ JWT_SECRET: secret, UPDATE_REQUIRE_LABEL: '' })
+    assert.equal(config.PORT, 3000)
+    assert.equal(config.DOCKER_HOST, undefined)
+    assert.equal(config.UPDATE_REQUIRE_LABEL, undefined)
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) Reflect.deleteProperty(process.env, name)
+      else process.env[name] = value
+    }
+  }
+})
+
+test('an empty value is unset, as a stack file default-empty substitution gives it', () => {
+  const config = loadConfig({ JWT_SECRET: secret, UPDATE_REQUIRE_LABEL: '', PUSH_LABEL: '', HOOK_REGISTRY_ALIASES: '', LOG_LEVEL: '' })
+  assert.equal(config.UPDATE_REQUIRE_LABEL, undefined)
+  assert.deepEqual(config.pushLabel, { key: 'container-updater.on-push', value: 'true' })
+  assert.equal(config.LOG_LEVEL, 'info')
+})
+
+test('every configuration error names its variable and what it accepts', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['LOG_LEVEL', 'verbose', /^invalid configuration: LOG_LEVEL="verbose" must be one of fatal, error, warn, info, debug, trace, silent$/],
+    ['PORT', 'http', /PORT="http" must be a whole number/],
+    ['PORT', '70000', /PORT="70000" must be ≤ 65535/],
+    ['JWT_REQUIRE_SCOPE', 'maybe', /JWT_REQUIRE_SCOPE="maybe" must be true or false/],
+    ['UPDATE_REQUIRE_LABEL', 'a b', /UPDATE_REQUIRE_LABEL="a b" must match .*`key=value`, or `key` for any value/],
+    ['HOOK_REGISTRY_ALIASES', 'foo', /^HOOK_REGISTRY_ALIASES: invalid registry alias "foo": expected host\[:port\]=host\[:port\]$/],
+    ['PUSH_LABEL', '=x', /^PUSH_LABEL: invalid label "=x": expected key=value$/],
+    ['NOTIFY_ON', 'sometimes', /^NOTIFY_ON: unknown state "sometimes"; use a comma-separated list of /],
+    ['TRUST_PROXY', 'yes', /^TRUST_PROXY must be true, false/]
+  ]
+  for (const [name, value, expected] of cases) {
+    assert.throws(() => loadConfig({ JWT_SECRET: secret, [name]: value }), (e: Error) => {
+      assert.ok(e instanceof ConfigError, name)
+      assert.match(e.message, expected)
+      return true
+    })
+  }
+})
+
+test('a configuration error names a secret variable but never repeats its value', () => {
+  const value = 'short-but-secret'
+  assert.throws(() => loadConfig({ JWT_SECRET: secret, DOCKERHUB_WEBHOOK_TOKEN: value }), (e: Error) => {
+    assert.match(e.message, /DOCKERHUB_WEBHOOK_TOKEN must NOT have fewer than 32 characters/)
+    assert.equal(e.message.includes(value), false)
+    return true
+  })
+})
