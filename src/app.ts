@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import authPlugin from './plugins/auth.js'
@@ -24,6 +24,7 @@ import updatesRoutes from './routes/updates.js'
 import watchRoutes from './routes/watch.js'
 import { sharedSchemas } from './schemas/update.js'
 import { answerCodes, errorBody } from './errors.js'
+import { redactRequestUrl } from './hooks/redact.js'
 import type { CommandRunner } from './docker/runner.js'
 import type { RegistryAuthCheck } from './docker/registry-auth.js'
 import type { Config } from './config.js'
@@ -77,6 +78,14 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     // One access line per request, written when it completes (plugins/access-log.ts), instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdOf,
+    // Fastify's own 414 and bad-URL 400 quote the whole path, which may hold the Docker Hub hook's
+    // token: answered here, in our error body, with the path redacted (hooks/redact.ts).
+    frameworkErrors: (error, request, reply) => {
+      const status = error.statusCode ?? 400
+      const message = `${redactRequestUrl(request.url)}: ${status === 414 ? 'a path parameter is too long' : 'the URL is malformed'}`
+      const answer = reply as unknown as FastifyReply
+      answer.code(status).send(errorBody(status, message, error.code))
+    },
     // Fastify's defaults are too lenient for the contract: no dropping of unknown properties, no
     // type coercion ("123" stays a string, 123 is not a name).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } }
@@ -108,7 +117,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   })
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send(
-    errorBody(404, `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`, answerCodes.routeNotFound)))
+    errorBody(404, `Route ${request.method} ${redactRequestUrl(request.url)} not found`, answerCodes.routeNotFound)))
 
   await app.register(swagger, {
     openapi: {

@@ -4,6 +4,9 @@ import { statSync } from 'node:fs'
 import {
   DockerFailed, DockerPermissionDenied, DockerTimeout, DockerUnavailable, NotSwarmManager, OutOfSequence, ServiceNotFound
 } from '../errors.js'
+import { dockerEnv } from './cli-env.js'
+
+export { dockerEnv } from './cli-env.js'
 
 /**
  * Runs `docker` in this process (./spawner.ts runs it from a helper process; ./events.ts streams
@@ -37,16 +40,6 @@ export interface ExecRunnerOptions {
   env?: NodeJS.ProcessEnv
   /** aborting it kills every call still running (shutdown must not wait for a hung CLI) */
   signal?: AbortSignal
-}
-
-/** Environment for the Docker CLI: ours, less every secret it has no use for. */
-export function dockerEnv (env: NodeJS.ProcessEnv, dockerHost?: string): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(env)) {
-    if (!key.startsWith('JWT_')) out[key] = value
-  }
-  if (dockerHost !== undefined && dockerHost !== '') out.DOCKER_HOST = dockerHost
-  return out
 }
 
 export function execFileRunner ({ bin, timeoutMs, dockerHost, env = process.env, signal }: ExecRunnerOptions): CommandRunner {

@@ -1,17 +1,18 @@
 import { execFile, type ChildProcess } from 'node:child_process'
+import { allowedInDockerEnv } from './cli-env.js'
 import type { HelperReady, SpawnRequest, SpawnResult } from './spawner-protocol.js'
 
 /**
  * The spawn helper: a small process of its own that starts the updater's Docker CLI calls
  * (./spawner.ts says why). It runs `execFile` with the argument array it is given (no shell), kills
  * a call at its timeout, and reports the raw outcome; the updater classifies it. Its environment is
- * the CLI's (no JWT secrets). When the updater goes away (the IPC channel closes), every call still
+ * the CLI's (./cli-env.ts: an allow-list, no secrets). When the updater goes away (the IPC channel closes), every call still
  * running is killed and the helper exits.
  */
 
-// Defence in depth: the updater forks this process with the CLI's environment already, but a Node
-// flag such as --env-file could load secrets again.
-for (const key of Object.keys(process.env)) if (key.startsWith('JWT_')) delete process.env[key]
+// Defence in depth: the updater forks this process with the CLI's environment already (the
+// allow-list of ./cli-env.ts), but a Node flag such as --env-file could load secrets again.
+for (const key of Object.keys(process.env)) if (!allowedInDockerEnv(key)) delete process.env[key]
 
 const running = new Map<number, ChildProcess>()
 

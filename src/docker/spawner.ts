@@ -12,7 +12,7 @@ import type { HelperReady, SpawnRequest, SpawnResult } from './spawner-protocol.
  * than forking a 40 MB one (docs/BENCHMARKS.md, liveness: the A/B with twenty updates in flight).
  *
  * Same contract as execFileRunner: argument arrays only (never a shell), the CLI's environment
- * without JWT secrets, a timeout after which the call is SIGKILLed, the same CommandFailure, and
+ * (./cli-env.ts, an allow-list: no secrets, for the helper too), a timeout after which the call is SIGKILLed, the same CommandFailure, and
  * aborting `signal` (shutdown) ends every call still running. The helper starts on the first call
  * and again after it dies or hangs (no answer GUARD_GRACE_MS past a call's timeout: it is killed).
  * Calls it had running then end as if killed at their timeout (DockerTimeout), since a write may

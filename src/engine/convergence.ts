@@ -30,8 +30,8 @@ export interface ReadHint {
 /** Something that hands out a fresh read of a service when it may have changed. */
 export interface ServiceSource {
   next: (id: string, signal: AbortSignal, hint?: ReadHint) => Promise<ServiceState>
-  /** the watch of this service ended */
-  release?: (id: string) => void
+  /** the watch of this service by the waiter of `signal` ended (another waiter's goes on) */
+  release?: (id: string, signal: AbortSignal) => void
 }
 
 /**
@@ -66,7 +66,7 @@ export async function waitForConvergence (swarm: Swarm, source: ServiceSource, i
       }
     }
   } finally {
-    source.release?.(id)
+    source.release?.(id, signal)
   }
 }
 

@@ -21,30 +21,41 @@ export class EventDrivenSource implements ServiceSource {
   readonly #events: ServiceEvents
   readonly #poller: ServicePoller
   readonly #intervalMs: number
-  readonly #watches = new Map<string, Watch>()
+  /**
+   * One watch per service and waiter (its signal): a superseded update's watch may end after its
+   * successor's began (its last read still running), and must not end the successor's with it,
+   * or the successor's events would be dropped and, the stream being healthy, it would sleep to
+   * its deadline with Swarm long finished.
+   */
+  readonly #watches = new Map<string, Map<AbortSignal, Watch>>()
 
   constructor (events: ServiceEvents, poller: ServicePoller, intervalMs: number) {
     this.#events = events
     this.#poller = poller
     this.#intervalMs = intervalMs
     events.on('event', (event) => {
-      const watch = this.#watches.get(event.serviceId)
-      if (watch === undefined) return
-      watch.pending++
-      watch.wake?.()
+      for (const watch of this.#watches.get(event.serviceId)?.values() ?? []) {
+        watch.pending++
+        watch.wake?.()
+      }
     })
     // Going down, or coming up: everyone waiting re-decides how to wait.
-    const wakeAll = (): void => { for (const watch of this.#watches.values()) watch.wake?.() }
+    const wakeAll = (): void => { for (const watches of this.#watches.values()) for (const watch of watches.values()) watch.wake?.() }
     events.on('down', wakeAll)
     events.on('up', wakeAll)
   }
 
   async next (id: string, signal: AbortSignal, hint: ReadHint = {}): Promise<ServiceState> {
-    let watch = this.#watches.get(id)
+    let watches = this.#watches.get(id)
+    if (watches === undefined) {
+      watches = new Map()
+      this.#watches.set(id, watches)
+    }
+    let watch = watches.get(signal)
     if (watch === undefined) {
       // Watching starts before the first read: an event that comes during the read is kept.
       watch = { pending: 0 }
-      this.#watches.set(id, watch)
+      watches.set(signal, watch)
       return this.#poller.next(id, signal, 0)
     }
     while (watch.pending === 0) {
@@ -56,9 +67,11 @@ export class EventDrivenSource implements ServiceSource {
     return this.#poller.next(id, signal, 0)
   }
 
-  /** Stops watching a service (its update ended). */
-  release (id: string): void {
-    this.#watches.delete(id)
+  /** Stops the watch of a service by the waiter of `signal` (its update ended). */
+  release (id: string, signal: AbortSignal): void {
+    const watches = this.#watches.get(id)
+    watches?.delete(signal)
+    if (watches?.size === 0) this.#watches.delete(id)
   }
 
   /** Waits for a wake-up (true), or `ms` (false); rejects when `signal` aborts. */

@@ -75,7 +75,7 @@ async function accessLog (app: FastifyInstance): Promise<void> {
       request.log[level]({
         method: request.method,
         // Path only: a query string may carry a token, and a Docker Hub hook's path is its credential.
-        url: redactRequestUrl(request.url),
+        url: redactRequestUrl(request.url, request.routeOptions.url),
         statusCode: reply.statusCode,
         responseTime: Math.round(reply.elapsedTime * 10) / 10,
         client: request.ip,

@@ -43,9 +43,9 @@ describe('swarm: docker events stream', { skip: swarmSkip, concurrency: true }, 
     const gate = await mkdtemp(join(tmpdir(), 'cu-events-gate-'))
     t.after(() => rm(gate, { recursive: true, force: true }))
     const bin = join(gate, 'docker')
-    await writeFile(bin, '#!/bin/sh\nif [ -e "$GATE/hold" ]; then\n  while [ ! -e "$GATE/open" ]; do sleep 0.1; done\nfi\nexec docker "$@"\n')
+    await writeFile(bin, '#!/bin/sh\nif [ -e "$DOCKER_TEST_GATE/hold" ]; then\n  while [ ! -e "$DOCKER_TEST_GATE/open" ]; do sleep 0.1; done\nfi\nexec docker "$@"\n')
     await chmod(bin, 0o755)
-    const { name, id, events } = await serviceWithEvents(t, bin, { ...process.env, GATE: gate })
+    const { name, id, events } = await serviceWithEvents(t, bin, { ...process.env, DOCKER_TEST_GATE: gate })
 
     let completedSeen = false
     const completed = events.waitFor(id, (event) => event.updateState === 'completed')

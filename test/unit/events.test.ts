@@ -23,7 +23,7 @@ type Step = { out: string } | { err: string } | { wait: number } | { exit: numbe
 const FAKE_BIN = `#!${process.execPath}
 const fs = require('node:fs')
 const path = require('node:path')
-const dir = process.env.FAKE_DIR
+const dir = process.env.DOCKER_FAKE_DIR
 const runs = fs.existsSync(path.join(dir, 'runs')) ? Number(fs.readFileSync(path.join(dir, 'runs'), 'utf8')) + 1 : 1
 fs.writeFileSync(path.join(dir, 'runs'), String(runs))
 fs.appendFileSync(path.join(dir, 'args.jsonl'), JSON.stringify({ argv: process.argv.slice(2), pid: process.pid, jwt: process.env.JWT_SECRET !== undefined }) + '\\n')
@@ -62,7 +62,7 @@ async function fakeDocker (t: { after: (fn: () => Promise<void>) => void }): Pro
     warnings,
     options: (extra = {}) => ({
       bin,
-      env: { ...process.env, FAKE_DIR: dir, JWT_SECRET: 'not for docker' },
+      env: { ...process.env, DOCKER_FAKE_DIR: dir, JWT_SECRET: 'not for docker' },
       log: { warn: (obj) => warnings.push(obj as Record<string, unknown>), info () {}, debug () {} },
       minBackoffMs: 20,
       upAfterMs: 10_000,

@@ -104,7 +104,12 @@ test('redactRequestUrl: path only, Docker Hub token redacted in every spelling',
   assert.equal(redactRequestUrl(`/hooks/dockerhub/${token}?a=b`), '/hooks/dockerhub/[redacted]')
   assert.equal(redactRequestUrl(`/hooks/dockerhub/${token}/more`), '/hooks/dockerhub/[redacted]')
   assert.equal(redactRequestUrl(`//HOOKS//DockerHub//${token}`), '//HOOKS//DockerHub/[redacted]')
-  assert.equal(redactRequestUrl(`/hooks%2Fdockerhub%2F${token}`), '/hooks%2Fdockerhub/[redacted]')
+  // Decoded (again, as long as that changes it) before it is matched: percent-encoding hides nothing.
+  assert.equal(redactRequestUrl(`/hooks%2Fdockerhub%2F${token}`), '/hooks/dockerhub/[redacted]')
+  assert.equal(redactRequestUrl(`/%68ooks/%2564ockerhub/${token}`), '/hooks/dockerhub/[redacted]')
+  assert.equal(redactRequestUrl(`/hooks/%64ockerhub/%zz${token}`), '/hooks/dockerhub/[redacted]', 'a malformed escape does not stop decoding')
+  // A request Fastify routed to the hook is named by its route, whatever its spelling.
+  assert.equal(redactRequestUrl(`/hooks/docker%68ub/${token}`, '/hooks/dockerhub/:token'), '/hooks/dockerhub/[redacted]')
   assert.equal(redactRequestUrl('/update?token=secret'), '/update')
   assert.equal(redactRequestUrl('/hooks/github'), '/hooks/github')
   for (const url of [`/hooks/dockerhub/${token}`, `//hooks/dockerhub/${token}#x`, `/hooks/dockerhub%2f${token}`]) assert.ok(!redactRequestUrl(url).includes(token), url)

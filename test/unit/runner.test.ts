@@ -20,9 +20,9 @@ writeFileSync(fakeDocker, [
   'if [ "$1" = hang ]; then exec sleep 30; fi',
   'if [ "$1" = ppid ]; then echo "$PPID"; exit 0; fi',
   'if [ "$1" = warn ]; then echo "a warning" >&2; fi',
-  'if [ "$EXIT" != 0 ]; then echo "failed $*" >&2; fi',
+  'if [ "$DOCKER_FAKE_EXIT" != 0 ]; then echo "failed $*" >&2; fi',
   'printf "%s|" "$@"',
-  'exit "$EXIT"',
+  'exit "$DOCKER_FAKE_EXIT"',
   ''
 ].join('\n'), { mode: 0o755 })
 
@@ -76,15 +76,20 @@ test('dockerReason keeps the first line without the daemon prefix', () => {
   assert.equal(dockerReason(''), 'no error output')
 })
 
-test('the Docker CLI never sees the JWT secret', () => {
-  const env = dockerEnv({ PATH: '/bin', JWT_SECRET: 'x', JWT_SECRET_FILE: '/run/secrets/x', HOME: '/root' }, 'unix:///tmp/d.sock')
-  assert.deepEqual(env, { PATH: '/bin', HOME: '/root', DOCKER_HOST: 'unix:///tmp/d.sock' })
+test('the Docker CLI gets an allow-list of the environment: what it and its credential helpers read, no secret', () => {
+  const given = 'PATH=/bin HOME=/root JWT_SECRET=x JWT_SECRET_FILE=/run/secrets/x GITHUB_WEBHOOK_SECRET=g DOCKERHUB_WEBHOOK_TOKEN=d NOTIFY_SECRET=n ' +
+    'NOTIFY_URLS=https://u:p@h/x ANY_NEW_SECRET=s DOCKER_CONFIG=/c DOCKER_HOST=tcp://old:2375 https_proxy=http://p:3128 NO_PROXY=localhost ' +
+    'LC_ALL=C.UTF-8 LANG=C TMPDIR=/t AWS_REGION=eu-west-1'
+  const env = dockerEnv(Object.fromEntries(given.split(' ').map((pair) => pair.split(/=(.*)/s).slice(0, 2))), 'unix:///tmp/d.sock')
+  assert.deepEqual(Object.keys(env).sort(), ['AWS_REGION', 'DOCKER_CONFIG', 'DOCKER_HOST', 'HOME', 'LANG', 'LC_ALL', 'NO_PROXY', 'PATH', 'TMPDIR', 'https_proxy'])
+  assert.equal(env.DOCKER_HOST, 'unix:///tmp/d.sock')
+  assert.equal(env.https_proxy, 'http://p:3128')
 })
 
 // The same contract, whether the CLI is started here or by the spawn helper (DOCKER_SPAWN_HELPER).
 for (const [name, runner] of [['execFileRunner', execFileRunner], ['spawnerRunner', spawnerRunner]] as const) {
   test(`${name} passes arguments as an array and kills a hung command at its timeout`, async () => {
-    const run = runner({ bin: fakeDocker, timeoutMs: 300, dockerHost: 'unix:///x.sock', env: { ...process.env, EXIT: '0' } })
+    const run = runner({ bin: fakeDocker, timeoutMs: 300, dockerHost: 'unix:///x.sock', env: { ...process.env, DOCKER_FAKE_EXIT: '0' } })
     assert.equal(await run(['service', 'inspect', '--', '$(id); rm -rf /']), 'service|inspect|--|$(id); rm -rf /|')
     let warned = ''
     assert.equal(await run(['warn'], { onStderr: (stderr) => { warned = stderr } }), 'warn|')
@@ -92,7 +97,7 @@ for (const [name, runner] of [['execFileRunner', execFileRunner], ['spawnerRunne
     const started = Date.now()
     await assert.rejects(run(['hang']), (f: { timedOut: boolean, spawnCode?: string }) => f.timedOut && f.spawnCode === undefined)
     assert.ok(Date.now() - started < 10_000, 'the hung child was killed')
-    const failing = runner({ bin: fakeDocker, timeoutMs: 5000, env: { ...process.env, EXIT: '3' } })
+    const failing = runner({ bin: fakeDocker, timeoutMs: 5000, env: { ...process.env, DOCKER_FAKE_EXIT: '3' } })
     await assert.rejects(failing(['x']), (f: { exitCode: number, stderr: string }) => f.exitCode === 3 && f.stderr === 'failed x\n')
     await assert.rejects(runner({ bin: join(binDir, 'missing'), timeoutMs: 1000 })(['x']), (f: { spawnCode: string }) => f.spawnCode === 'ENOENT')
     // An argument execFile refuses before starting anything fails that call only.
@@ -102,7 +107,7 @@ for (const [name, runner] of [['execFileRunner', execFileRunner], ['spawnerRunne
 
   test(`${name}: shutdown kills the calls still running, as a timeout (504, not 503), and refuses new ones`, async () => {
     const calls = new AbortController()
-    const run = runner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0' }, signal: calls.signal })
+    const run = runner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, DOCKER_FAKE_EXIT: '0' }, signal: calls.signal })
     assert.equal(await run(['ready']), 'ready|', 'the runner works before shutdown')
     const hung = run(['hang'])
     await sleep(200)
@@ -119,7 +124,7 @@ for (const [name, runner] of [['execFileRunner', execFileRunner], ['spawnerRunne
 }
 
 test('spawnerRunner: the helper is a process of its own without the JWT secret; when it dies, its calls end as timeouts (a write may have landed), its CLI processes are killed, and the next call starts a new helper', async () => {
-  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0', JWT_SECRET: 'x'.repeat(32) } })
+  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, DOCKER_FAKE_EXIT: '0', JWT_SECRET: 'x'.repeat(32) } })
   const helper = Number(await run(['ppid']))
   assert.ok(helper > 0 && helper !== process.pid, 'the CLI is started by another process')
   assert.doesNotMatch(readFileSync(`/proc/${helper}/environ`, 'utf8'), /JWT_SECRET/)
@@ -137,7 +142,7 @@ test('spawnerRunner: the helper is a process of its own without the JWT secret; 
 })
 
 test('spawnerRunner: calls made while the helper is dying all settle, and none crashes the process', async () => {
-  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0' } })
+  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, DOCKER_FAKE_EXIT: '0' } })
   const crashes: unknown[] = []
   const record = (error: unknown): void => { crashes.push(error) }
   process.on('uncaughtException', record)
@@ -167,7 +172,7 @@ test('spawnerRunner: calls made while the helper is dying all settle, and none c
 })
 
 test('spawnerRunner: a helper that hangs is killed a little after the call\'s timeout, and the next call gets a new one', async () => {
-  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 200, env: { ...process.env, EXIT: '0' } })
+  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 200, env: { ...process.env, DOCKER_FAKE_EXIT: '0' } })
   const helper = Number(await run(['ppid']))
   process.kill(helper, 'SIGSTOP')
   const started = Date.now()
@@ -183,7 +188,7 @@ test('spawnerRunner: a helper that hangs is killed a little after the call\'s ti
 
 test('spawnerRunner: a helper that cannot be started is named as such, not as a Docker CLI that cannot run', async () => {
   // One environment string over Linux's 128 KiB limit: the fork fails at once (E2BIG).
-  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0', HUGE: 'x'.repeat(256 * 1024) } })
+  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, DOCKER_FAKE_EXIT: '0', DOCKER_FAKE_HUGE: 'x'.repeat(256 * 1024) } })
   const failure = await run(['version']).then(() => assert.fail('the call ran'), (f: unknown) => f)
   const error = classifyFailure(failure, { bin: fakeDocker }) as Error & { code: string, statusCode: number }
   assert.equal(error.code, 'CU_DOCKER_UNAVAILABLE')
@@ -198,7 +203,7 @@ test('the spawn helper inherits module loaders and heap sizes only', () => {
 
 test('spawnerRunner: on shutdown the helper kills the CLI processes still running and exits', async () => {
   const calls = new AbortController()
-  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, EXIT: '0' }, signal: calls.signal })
+  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, DOCKER_FAKE_EXIT: '0' }, signal: calls.signal })
   const helper = Number(await run(['ppid']))
   const hung = run(['hang']).catch(() => 'stopped')
   await waitFor('the CLI to start', () => childrenOf(helper).length > 0, 5)
