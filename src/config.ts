@@ -3,6 +3,7 @@ import { isIP } from 'node:net'
 import { Type, type Static } from '@sinclair/typebox'
 import { envSchema } from 'env-schema'
 import { loadPolicy, type OidcPolicy } from './auth/policy.js'
+import { parseWindows } from './engine/gates/windows.js'
 import { parseRegistryAliases, parsePushLabel, type RegistryAliases } from './hooks/events.js'
 import { NotifyConfigError, parseNotifyOn, parseNotifyUrls, type NotifyState, type NotifyTarget } from './notify/targets.js'
 
@@ -23,6 +24,7 @@ export const EnvSchema = Type.Object({
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
   JWT_REQUIRE_SCOPE: Type.Boolean({ default: false, description: 'reject tokens without a services claim' }),
   JWT_CLOCK_TOLERANCE: Type.Integer({ default: 5, minimum: 0, maximum: 300, description: 'seconds of leeway for exp/nbf/iat' }),
+  UPDATE_WINDOWS: Type.Optional(Type.String({ description: 'when explicit and automatic updates may start: comma-separated DAYS HH:MM-HH:MM [IANA zone], e.g. Mon-Fri 22:00-06:00 Europe/Berlin; unset: always' })),
   UPDATE_REQUIRE_LABEL: Type.Optional(Type.String({ pattern: '^[^=\\s]+(=[^\\s]*)?$', description: 'only services with this label (key or key=value) may be updated' })),
   OIDC_ISSUER: Type.Optional(Type.String({ description: 'accept RS256/ES256 tokens from this identity provider, e.g. https://token.actions.githubusercontent.com' })),
   OIDC_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
@@ -122,6 +124,13 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     ...(notifySecret !== undefined && { notifySecret })
   }
 
+  if (rest.UPDATE_WINDOWS !== undefined) {
+    try {
+      parseWindows(rest.UPDATE_WINDOWS)
+    } catch (error) {
+      throw new ConfigError(`UPDATE_WINDOWS: ${(error as Error).message}`)
+    }
+  }
   if (rest.OIDC_ISSUER !== undefined) {
     checkIssuerUrl(rest.OIDC_ISSUER)
     if (rest.OIDC_AUDIENCE === undefined) throw new ConfigError('OIDC_AUDIENCE is required with OIDC_ISSUER')
