@@ -35,6 +35,12 @@ describe('faults: update windows', { skip: swarmSkip, concurrency: true }, () =>
     const retryAfter = Number(refused.headers['retry-after'])
     assert.ok(Number.isInteger(retryAfter) && retryAfter > 2 * 86_400 && retryAfter <= 3 * 86_400, String(refused.headers['retry-after']))
 
+    // An image target holding this service is refused as a whole; a dry run still answers.
+    const batch = await postUpdate(app, { image: `${REGISTRY}/${name}:latest` })
+    assert.equal(batch.statusCode, 423, batch.body)
+    assertDocumented(doc, POST_UPDATE, 423, batch.json())
+    assert.equal((await postUpdate(app, { image: `${REGISTRY}/${name}:latest`, dryRun: true })).statusCode, 200)
+
     const deployForcing = await postUpdate(app, { appName: name, force: true }, bearer(token({ access: 'deploy' })))
     assert.equal(deployForcing.statusCode, 403, deployForcing.body)
     assert.equal(deployForcing.json<{ code: string }>().code, 'CU_ACCESS_DENIED')
