@@ -141,7 +141,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   app.decorate('engine', new UpdateEngine(app.updater, app.swarm))
   await app.register(healthRoutes)
-  await app.register(updateRoutes)
+  await app.register(updateRoutes, { updateWindows: config.UPDATE_WINDOWS })
   await app.register(updatesRoutes)
   await app.register(eventsRoutes)
   await app.register(uiRoutes)

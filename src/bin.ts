@@ -4,12 +4,13 @@ import { readFileSync } from 'node:fs'
 import { createSigner } from 'fast-jwt'
 import { createTokenVerifier } from './auth/verifier.js'
 import { scopeDecision } from './auth/scope.js'
+import { ACCESS_LEVELS, isAccess } from './auth/access.js'
 import { candidateServiceNames } from './docker/names.js'
 import { ConfigError, loadConfig } from './config.js'
 
 const usage = `usage:
   container-updater [serve]          start the server (configured by the environment)
-  container-updater token --subject NAME [--services a,b*] [--expires-in 30d]
+  container-updater token --subject NAME [--services a,b*] [--access read|deploy|admin] [--expires-in 30d]
                                      print a token signed with JWT_SECRET / JWT_SECRET_FILE
   container-updater verify TOKEN|- [--service NAME]
                                      explain whether the server would accept a token (- reads stdin)`
@@ -32,11 +33,13 @@ export function mintToken (argv: string[], env: NodeJS.ProcessEnv = process.env)
     options: {
       subject: { type: 'string' },
       services: { type: 'string' },
+      access: { type: 'string' },
       'expires-in': { type: 'string', default: '30d' }
     },
     strict: true
   })
   if (values.subject === undefined || values.subject === '') throw new ConfigError('--subject NAME is required')
+  if (values.access !== undefined && !isAccess(values.access)) throw new ConfigError(`--access must be one of ${ACCESS_LEVELS.join(', ')} (got ${JSON.stringify(values.access)})`)
   const config = loadConfig(env)
   const services = values.services?.split(',').map((s) => s.trim()).filter((s) => s !== '')
   const sign = createSigner({
@@ -46,7 +49,7 @@ export function mintToken (argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...(config.JWT_ISSUER !== undefined && { iss: config.JWT_ISSUER }),
     ...(config.JWT_AUDIENCE !== undefined && { aud: config.JWT_AUDIENCE })
   })
-  return sign({ sub: values.subject, ...(services !== undefined && { services }) })
+  return sign({ sub: values.subject, ...(services !== undefined && { services }), ...(values.access !== undefined && { access: values.access }) })
 }
 
 /**
@@ -70,6 +73,7 @@ export async function explainToken (argv: string[], env: NodeJS.ProcessEnv = pro
   const scope = principal.services === undefined ? 'any service (no services claim)' : principal.services.join(', ') || 'no service'
   out.write(`accepted: subject ${principal.subject ?? '(none)'}, verified with ${principal.via}, expires ${new Date(principal.expiresAt * 1000).toISOString()}\n`)
   out.write(`scope: ${scope}\n`)
+  out.write(`access: ${principal.access}\n`)
   if (values.service === undefined) return 0
   const decision = scopeDecision(principal, candidateServiceNames(values.service), config.JWT_REQUIRE_SCOPE)
   out.write(`${values.service}: ${decision.allowed ? 'allowed' : 'forbidden'} (${decision.why})\n`)

@@ -3,6 +3,7 @@ import { isIP } from 'node:net'
 import { Type, type Static } from '@sinclair/typebox'
 import { envSchema } from 'env-schema'
 import { loadPolicy, type OidcPolicy } from './auth/policy.js'
+import { parseWindows } from './engine/gates/windows.js'
 import { parseRegistryAliases, parsePushLabel, type RegistryAliases } from './hooks/events.js'
 import { NotifyConfigError, parseNotifyOn, parseNotifyUrls, type NotifyState, type NotifyTarget } from './notify/targets.js'
 
@@ -23,6 +24,7 @@ export const EnvSchema = Type.Object({
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'when set, tokens must carry this `aud`' })),
   JWT_REQUIRE_SCOPE: Type.Boolean({ default: false, description: '`true`: tokens without a `services` claim are refused (403)' }),
   JWT_CLOCK_TOLERANCE: Type.Integer({ default: 5, minimum: 0, maximum: 300, description: 'seconds of leeway for `exp`, `nbf`, `iat`' }),
+  UPDATE_WINDOWS: Type.Optional(Type.String({ description: 'when explicit and automatic updates may start: comma-separated `DAYS HH:MM-HH:MM [IANA zone]`, e.g. `Mon-Fri 22:00-06:00 Europe/Berlin`; the label `container-updater.window` replaces it per service; unset: always open' })),
   UPDATE_REQUIRE_LABEL: Type.Optional(Type.String({ pattern: '^[^=\\s]+(=[^\\s]*)?$', description: 'e.g. `container-updater.enable=true`: only services with this label (`key=value`, or `key` for any value) may be updated; others get 403' })),
   OIDC_ISSUER: Type.Optional(Type.String({ description: 'accept RS256/ES256 tokens of this identity provider, e.g. `https://token.actions.githubusercontent.com`' })),
   OIDC_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'the `aud` OIDC tokens must carry; required with `OIDC_ISSUER`' })),
@@ -132,6 +134,13 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     ...(notifySecret !== undefined && { notifySecret })
   }
 
+  if (rest.UPDATE_WINDOWS !== undefined) {
+    try {
+      parseWindows(rest.UPDATE_WINDOWS)
+    } catch (error) {
+      throw new ConfigError(`UPDATE_WINDOWS: ${(error as Error).message}`)
+    }
+  }
   if (rest.OIDC_ISSUER !== undefined) {
     checkIssuerUrl(rest.OIDC_ISSUER)
     if (rest.OIDC_AUDIENCE === undefined) throw new ConfigError('OIDC_AUDIENCE is required with OIDC_ISSUER')

@@ -14,6 +14,12 @@ export const answerCodes = {
   routeNotFound: 'CU_ROUTE_NOT_FOUND'
 } as const
 export const Forbidden = createError<[string]>('CU_FORBIDDEN', 'This token may not update service %s', 403)
+/** The token's `access` claim does not allow this (src/auth/access.ts): a read token writing, a deploy token forcing. */
+export const AccessDenied = createError<[string, string]>('CU_ACCESS_DENIED', 'This token has %s access: %s', 403)
+/** An explicit update outside the service's update window (engine/gates/window-gate.ts); the answer carries opensAt and Retry-After. */
+export const OutsideWindow = createError<[string, string, string]>('CU_OUTSIDE_WINDOW', 'Service %s is outside its update window (%s); it opens at %s. An admin token may send "force": true', 423)
+/** The service's container-updater.window label cannot be read: no update starts until it is fixed. */
+export const InvalidWindow = createError<[string, string]>('CU_INVALID_WINDOW', 'Service %s: %s', 409)
 export const ServiceNotEnabled = createError<[string, string]>('CU_SERVICE_NOT_ENABLED', 'Service %s does not carry the label %s that allows updates', 403)
 export const InvalidServiceName = createError<[string]>('CU_INVALID_SERVICE_NAME', 'Invalid service name %s', 400)
 export const InvalidTag = createError<[string]>('CU_INVALID_TAG', 'Invalid image tag %s', 400)

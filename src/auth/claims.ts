@@ -1,4 +1,5 @@
-import { servicesFor } from './policy.js'
+import { grantFor } from './policy.js'
+import { DEFAULT_ACCESS, isAccess, type Access } from './access.js'
 import { refuse, type Principal, type Verification } from './principal.js'
 import type { Config } from '../config.js'
 
@@ -27,10 +28,18 @@ export function principalFrom (payload: unknown, via: Principal['via'], config: 
   }
   const { sub, jti } = claims
   let services: string[] | undefined
+  let access: Access = DEFAULT_ACCESS
   if (via === 'oidc') {
-    // An identity provider's token carries no scope of ours: the operator's policy grants it.
-    services = config.oidcPolicy === undefined ? [] : servicesFor(config.oidcPolicy, claims)
+    // An identity provider's token carries no scope or access of ours: the operator's policy grants them.
+    const grant = config.oidcPolicy === undefined ? { services: [], access: DEFAULT_ACCESS } : grantFor(config.oidcPolicy, claims)
+    services = grant.services
+    access = grant.access
   } else {
+    const claimedAccess = claims.access
+    if (claimedAccess !== undefined) {
+      if (!isAccess(claimedAccess)) return refuse('claims', 'token claim access must be read, deploy or admin')
+      access = claimedAccess
+    }
     const claimed = claims.services
     if (claimed !== undefined && (!Array.isArray(claimed) || !claimed.every((s) => typeof s === 'string' && s.length > 0 && s.length <= 255))) {
       return refuse('claims', 'token claim services must be an array of service names or globs')
@@ -44,6 +53,7 @@ export function principalFrom (payload: unknown, via: Principal['via'], config: 
       subject: typeof sub === 'string' ? sub : undefined,
       tokenId: typeof jti === 'string' ? jti : undefined,
       services,
+      access,
       expiresAt: exp
     }
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Type, type Static } from '@sinclair/typebox'
 import { Ajv } from 'ajv'
 import { matchesAnyGlob } from './scope.js'
+import { ACCESS_LEVELS, DEFAULT_ACCESS, higher, type Access } from './access.js'
 
 /**
  * Bound claims for OIDC tokens, in the manner of Vault's JWT roles: a token may update the services
@@ -9,13 +10,18 @@ import { matchesAnyGlob } from './scope.js'
  * or to one of the values, where `*` in a value stands for any run of characters.
  *
  *   { "rules": [ { "claims": { "repository": "acme/web", "ref": "refs/heads/main" },
- *                  "services": ["web", "web_*"] } ] }
+ *                  "services": ["web", "web_*"], "access": "deploy" } ] }
+ *
+ * A rule may grant an access level (`read`, `deploy` the default, `admin`). A token whose claims
+ * match several rules gets the highest level among them, over the services of the rules granting
+ * that level only: a `read` rule over `*` and an `admin` rule over `web` never make an admin of `*`.
  */
 const ClaimValue = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })])
 export const PolicySchema = Type.Object({
   rules: Type.Array(Type.Object({
     claims: Type.Record(Type.String({ minLength: 1 }), ClaimValue, { minProperties: 1 }),
-    services: Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1 })
+    services: Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { minItems: 1 }),
+    access: Type.Optional(Type.Union(ACCESS_LEVELS.map((level) => Type.Literal(level))))
   }, { additionalProperties: false }))
 }, { additionalProperties: false })
 export type OidcPolicy = Static<typeof PolicySchema>
@@ -37,15 +43,22 @@ export function loadPolicy (file: string): OidcPolicy {
   return raw
 }
 
-/** The services a token with these claims may update: the union over the matching rules. */
-export function servicesFor (policy: OidcPolicy, claims: Record<string, unknown>): string[] {
+/** What a token with these claims is granted: the highest access of the matching rules, and their services. */
+export function grantFor (policy: OidcPolicy, claims: Record<string, unknown>): { services: string[], access: Access } {
+  const matching = policy.rules.filter((rule) => Object.entries(rule.claims).every(([name, expected]) => {
+    const actual = claims[name]
+    return typeof actual === 'string' && matchesAnyGlob(Array.isArray(expected) ? expected : [expected], actual)
+  }))
+  const levelOf = (rule: OidcPolicy['rules'][number]): Access => rule.access ?? DEFAULT_ACCESS
+  // No matching rule: no service (the scope's 403 says so, naming the policy), at the default level.
+  if (matching.length === 0) return { services: [], access: DEFAULT_ACCESS }
+  const access = matching.map(levelOf).reduce(higher)
   const services = new Set<string>()
-  for (const rule of policy.rules) {
-    const matches = Object.entries(rule.claims).every(([name, expected]) => {
-      const actual = claims[name]
-      return typeof actual === 'string' && matchesAnyGlob(Array.isArray(expected) ? expected : [expected], actual)
-    })
-    if (matches) for (const service of rule.services) services.add(service)
-  }
-  return [...services]
+  for (const rule of matching) if (levelOf(rule) === access) for (const service of rule.services) services.add(service)
+  return { services: [...services], access }
+}
+
+/** The services a token with these claims may use (see grantFor). */
+export function servicesFor (policy: OidcPolicy, claims: Record<string, unknown>): string[] {
+  return grantFor(policy, claims).services
 }

@@ -1,3 +1,5 @@
+import type { Access } from './access.js'
+
 /** Who is calling, from a verified token. */
 export interface Principal {
   /** `secret`: HS256 with JWT_SECRET; `previous-secret`: with JWT_SECRET_PREVIOUS; `oidc`: the identity provider */
@@ -6,6 +8,8 @@ export interface Principal {
   tokenId: string | undefined
   /** the `services` claim, or what the OIDC policy grants; undefined: no scope in the token */
   services: string[] | undefined
+  /** the `access` claim (default `deploy`), or what the OIDC policy grants */
+  access: Access
   expiresAt: number
 }
 

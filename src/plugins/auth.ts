@@ -3,8 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import { createAuthenticator, type Admission, type Refusal } from '../auth/authenticator.js'
 import { clientKey } from '../auth/client-key.js'
 import { scopeDecision } from '../auth/scope.js'
+import { allows, isReadMethod, type Access } from '../auth/access.js'
 import { createTokenVerifier, type AuthFailureReason, type Principal } from '../auth/verifier.js'
-import { Forbidden } from '../errors.js'
+import { AccessDenied, Forbidden } from '../errors.js'
 import type { Config } from '../config.js'
 
 export type { AuthFailureReason, Principal, Verification } from '../auth/verifier.js'
@@ -20,6 +21,8 @@ declare module 'fastify' {
     authLimit: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
     /** answers 401 for a credential refused by its own check, counted like a bad token */
     refuseCredential: (request: FastifyRequest, reply: FastifyReply, reason: AuthFailureReason, message: string) => FastifyReply
+    /** throws 403 CU_ACCESS_DENIED unless the token's access includes `needed` (what it is for: `why`) */
+    requireAccess: (request: FastifyRequest, needed: Access, why: string) => void
     /** throws 403 unless the token may update one of these service names */
     authorizeService: (request: FastifyRequest, names: readonly string[]) => void
     /** may the token see (and update) a service of one of these names? For listings: never throws */
@@ -41,7 +44,8 @@ export interface AuthOptions {
 
 /**
  * Bearer-token authentication (src/auth/authenticator.ts) as an onRequest hook, the failed-attempt
- * limiter, and per-service authorisation from the token's scope (docs/API.md §3). Every verification
+ * limiter, the token's access level (a `read` token may only GET), and per-service authorisation
+ * from the token's scope (docs/API.md §3). Every verification
  * failure is a 401 with a short reason; the token itself never reaches a log or a message.
  */
 async function auth (app: FastifyInstance, { config, onFailure = () => {} }: AuthOptions): Promise<void> {
@@ -83,6 +87,11 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
     return send(request, reply, authenticator.refuse(clientKey(request.ip), reason, message))
   })
 
+  app.decorate('requireAccess', function requireAccess (request: FastifyRequest, needed: Access, why: string): void {
+    const granted = request.principal?.access ?? 'read'
+    if (!allows(granted, needed)) throw new AccessDenied(granted, why)
+  })
+
   app.decorate('authorizeService', function authorizeService (request: FastifyRequest, names: readonly string[]): void {
     const decision = scopeDecision(request.principal, names, config.JWT_REQUIRE_SCOPE)
     if (!decision.allowed) throw new Forbidden(decision.why)
@@ -101,6 +110,11 @@ async function auth (app: FastifyInstance, { config, onFailure = () => {} }: Aut
 function admitted (request: FastifyRequest, reply: FastifyReply, admission: Admission, done: HookHandlerDoneFunction): void {
   if (admission.ok) {
     request.principal = admission.principal
+    // A read token changes nothing, on every route this hook guards (hooks with our tokens included).
+    if (admission.principal.access === 'read' && !isReadMethod(request.method)) {
+      done(new AccessDenied('read', `${request.method} changes something; only GET and HEAD are allowed`))
+      return
+    }
     done()
     return
   }

@@ -79,7 +79,8 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
         security,
         body,
         ...(source === 'dockerhub' && { params: DockerhubParams }),
-        response: { 202: HookReceipt, ...errorReplies([400, 401, 413, 415, 429]) }
+        // 403: a read token of ours (docs/API.md, Tokens) triggers nothing.
+        response: { 202: HookReceipt, ...errorReplies(security.length > 0 ? [400, 401, 403, 413, 415, 429] : [400, 401, 413, 415, 429]) }
       }
     }
   }

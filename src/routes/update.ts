@@ -1,21 +1,27 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { BatchReply, PlanReply, UpdateBody, UpdateRecord as UpdateRecordSchema, errorReplies } from '../schemas/update.js'
-import { InvalidTarget, NoTargetAllowed, ServiceNotFound, ShuttingDown, errorBody } from '../errors.js'
+import { BatchReply, OutsideWindowReply, PlanReply, UpdateBody, UpdateRecord as UpdateRecordSchema, errorReplies } from '../schemas/update.js'
+import { InvalidTarget, InvalidWindow, NoTargetAllowed, OutsideWindow, ServiceNotFound, ShuttingDown, errorBody } from '../errors.js'
+import { windowDecision } from '../engine/gates/window-gate.js'
 import type { StoredBatch, UpdateRecord } from '../store/records.js'
 import { batchHttpStatus, batchStatus, httpStatusFor } from './state-answers.js'
 
 /** A waited answer, as the engine gives it (routes import nothing of the engine: app.engine is the seam). */
 type Answer = Awaited<ReturnType<ReturnType<FastifyInstance['engine']['update']>['wait']>>
 
-type Body = { appName?: string, image?: string, stack?: string, tag?: string, wait?: boolean, dryRun?: boolean }
+type Body = { appName?: string, image?: string, stack?: string, tag?: string, wait?: boolean, dryRun?: boolean, force?: boolean }
+
+export interface UpdateRoutesOptions {
+  /** UPDATE_WINDOWS (validated by config.ts); undefined: always open */
+  updateWindows?: string | undefined
+}
 
 /**
  * POST /update: roll one service (appName), every service of an image or a stack onto its newest
  * image, or answer the plan (dryRun). docs/API.md is the contract.
  */
-export default async function updateRoutes (fastify: FastifyInstance): Promise<void> {
+export default async function updateRoutes (fastify: FastifyInstance, { updateWindows }: UpdateRoutesOptions = {}): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const record = Type.Ref(UpdateRecordSchema)
   const batch = Type.Ref(BatchReply)
@@ -32,6 +38,7 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
         200: Type.Union([record, batch, Type.Ref(PlanReply)]),
         202: Type.Union([record, batch]),
         403: Type.Ref('ErrorReply'),
+        423: Type.Ref(OutsideWindowReply),
         409: Type.Union([record, batch, error]),
         502: Type.Union([batch, error]),
         503: Type.Union([batch, error]),
@@ -45,6 +52,8 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
     const given = (['appName', 'image', 'stack'] as const).filter((key) => body[key] !== undefined)
     if (given.length !== 1) throw new InvalidTarget('give exactly one of appName, image, stack')
     if (body.tag !== undefined && body.appName === undefined) throw new InvalidTarget('tag goes only with appName (an image carries its own tag; stack services keep theirs)')
+    // Forcing past a window is an admin's decision, refused to others before anything is read.
+    if (body.force === true) app.requireAccess(request, 'admin', '"force": true needs an admin token')
     if (body.appName !== undefined) return updateOne(request, reply, body.appName, body, arrivedAt)
     return updateMany(request, reply, body, arrivedAt)
   })
@@ -55,6 +64,8 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
       app.engine.check(service, { appName })
       return { dryRun: true, target: { appName }, plan: await app.engine.plan([service], body.tag), skipped: [] }
     }
+    const closed = outsideWindow(service, body)
+    if (closed !== undefined) return closed.send(reply)
     const job = app.engine.update(service, { appName, tag: body.tag, requestedBy: request.principal?.subject }, arrivedAt)
     auditAccepted(request, { updateId: job.record.updateId, service: service.name })
     // Waiting for our own update is impossible: Swarm stops this process to replace it.
@@ -77,6 +88,11 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
     }
     const tag = app.engine.tagOf(target)
     if (body.dryRun === true) return { dryRun: true, target, plan: await app.engine.plan(eligible, tag), skipped }
+    // One service outside its window refuses the whole batch: nothing starts.
+    for (const service of eligible) {
+      const closed = outsideWindow(service, body)
+      if (closed !== undefined) return closed.send(reply)
+    }
 
     const { batch: stored, jobs } = app.engine.updateMany(eligible, { target, tag, requestedBy: request.principal?.subject, skipped, arrivedAt })
     auditAccepted(request, { batchId: stored.batchId, updateIds: stored.updateIds, services: eligible.map((s) => s.name) })
@@ -86,6 +102,21 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
     const answers = await Promise.all(jobs.map(async (job) => job.wait()))
     const records = answers.map((a) => a.record)
     return reply.code(batchHttpStatus(records)).send(batchReply(stored, records))
+  }
+
+  /** The 423 for a service outside its update window (unless forced), or undefined; a bad window label is a 409. */
+  function outsideWindow (service: { name: string, labels: Readonly<Record<string, string>> }, body: Body): { send: (reply: FastifyReply) => FastifyReply } | undefined {
+    if (body.force === true) return undefined
+    const now = Date.now()
+    const decision = windowDecision(service.labels, updateWindows, now)
+    if (decision.open) return undefined
+    if ('invalid' in decision) throw new InvalidWindow(service.name, decision.invalid)
+    const opensAt = new Date(decision.opensAt).toISOString()
+    const refusal = new OutsideWindow(service.name, decision.windows, opensAt)
+    return {
+      send: (reply) => reply.code(423).header('retry-after', String(Math.max(1, Math.ceil((decision.opensAt - now) / 1000))))
+        .send({ ...errorBody(423, refusal.message, refusal.code), service: service.name, window: decision.windows, opensAt })
+    }
   }
 }
 

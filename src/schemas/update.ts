@@ -15,7 +15,8 @@ export const UpdateBody = Type.Object({
   stack: Type.Optional(serviceName('every service of this stack (label com.docker.stack.namespace)')),
   tag: Type.Optional(Type.String({ pattern: TAG_PATTERN, description: "with appName only: roll onto this tag of the service's current repository" })),
   wait: Type.Optional(Type.Boolean({ default: true, description: 'wait for Swarm to finish or roll back before answering' })),
-  dryRun: Type.Optional(Type.Boolean({ default: false, description: 'change nothing; answer the plan' }))
+  dryRun: Type.Optional(Type.Boolean({ default: false, description: 'change nothing; answer the plan' })),
+  force: Type.Optional(Type.Boolean({ default: false, description: 'start even outside the update window (admin tokens only: any other token gets 403 CU_ACCESS_DENIED)' }))
 }, { additionalProperties: false, description: 'Exactly one of appName, image, stack' })
 
 export const ErrorReply = Type.Object({
@@ -25,6 +26,16 @@ export const ErrorReply = Type.Object({
   code: Type.Optional(Type.String()),
   skipped: Type.Optional(Type.Array(Type.Ref(SkippedSchema), { description: 'services left out (403 when every service was)' }))
 }, { $id: 'ErrorReply' })
+
+export const OutsideWindowReply = Type.Object({
+  statusCode: Type.Literal(423),
+  error: Type.String(),
+  message: Type.String(),
+  code: Type.Literal('CU_OUTSIDE_WINDOW'),
+  service: Type.String({ description: 'the service outside its window' }),
+  window: Type.String({ description: 'the window list, as written in the label or UPDATE_WINDOWS' }),
+  opensAt: Type.String({ format: 'date-time', description: 'when the window next opens (also as Retry-After, in seconds)' })
+}, { $id: 'OutsideWindowReply', description: 'An explicit update outside the update window; nothing was changed' })
 
 export const BatchReply = Type.Object({
   batchId: Type.String({ format: 'uuid' }),
@@ -73,4 +84,4 @@ export const UpdatesPage = Type.Object({
 export const errorReplies = (codes: number[]) => Object.fromEntries(codes.map((code) => [code, Type.Ref(ErrorReply)]))
 
 /** Every schema with an $id, for app.addSchema (OpenAPI components get these names). */
-export const sharedSchemas = [SkippedSchema, BatchTargetSchema, UpdateRecordSchema, ErrorReply, BatchReply, PlanReply, UpdatesPage]
+export const sharedSchemas = [SkippedSchema, BatchTargetSchema, UpdateRecordSchema, ErrorReply, OutsideWindowReply, BatchReply, PlanReply, UpdatesPage]

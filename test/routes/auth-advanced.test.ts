@@ -89,6 +89,25 @@ test('OIDC: tokens from the identity provider are scoped by the policy', async (
   assert.equal((await postUpdate(app, { appName: 'web' }, bearer(token()))).statusCode, 200)
 })
 
+test('OIDC: a policy rule grants the access level; the access claim of the token means nothing', async (t) => {
+  const provider = await startProvider()
+  t.after(() => provider.close())
+  const graded: OidcPolicy = {
+    rules: [
+      { claims: { repository: 'acme/docs' }, services: ['*'], access: 'read' },
+      { claims: { repository: 'acme/web' }, services: ['web'] }
+    ]
+  }
+  const { app, docker, web } = await setup(t, oidcEnv(provider, graded))
+  const reader = provider.sign({ ...githubClaims({ repository: 'acme/docs' }), access: 'admin' })
+  const refused = await postUpdate(app, { appName: 'web' }, bearer(reader))
+  assert.equal(refused.statusCode, 403)
+  assert.equal(refused.json().code, 'CU_ACCESS_DENIED')
+  assert.equal((await app.inject({ method: 'GET', url: '/updates', headers: bearer(reader) })).statusCode, 200)
+  assert.equal((await postUpdate(app, { appName: 'web' }, bearer(provider.sign(githubClaims({ repository: 'acme/web' }))))).statusCode, 200)
+  assert.equal(docker.updates(web.id), 1)
+})
+
 test('OIDC: forged, misdirected and unverifiable tokens are 401', async (t) => {
   const provider = await startProvider()
   t.after(() => provider.close())

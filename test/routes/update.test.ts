@@ -190,7 +190,7 @@ test('/metrics counts updates by service and result; /docs/json documents /updat
   const docs = await app.inject('/docs/json')
   assert.equal(docs.statusCode, 200)
   const update = docs.json().paths['/update'].post
-  assert.deepEqual(Object.keys(update.responses).sort(), ['200', '202', '400', '401', '403', '404', '409', '413', '415', '429', '502', '503', '504'])
+  assert.deepEqual(Object.keys(update.responses).sort(), ['200', '202', '400', '401', '403', '404', '409', '413', '415', '423', '429', '502', '503', '504'])
   assert.ok(update.requestBody.content['application/json'].schema.properties.appName.pattern)
   assert.ok(docs.json().paths['/updates/{updateId}'])
   assert.equal((await app.inject('/docs')).statusCode < 400, true)

@@ -65,7 +65,7 @@ test('a pathological glob against long names answers at once, correctly', () => 
 })
 
 test('scope decisions explain themselves', () => {
-  const principal = (services: string[] | undefined, via: Principal['via'] = 'secret'): Principal => ({ via, subject: 'x', tokenId: undefined, services, expiresAt: 0 })
+  const principal = (services: string[] | undefined, via: Principal['via'] = 'secret'): Principal => ({ via, subject: 'x', tokenId: undefined, services, access: 'deploy', expiresAt: 0 })
   assert.deepEqual(scopeDecision(principal(undefined), ['web'], false), { allowed: true, why: 'token has no services claim: any service' })
   assert.equal(scopeDecision(principal(undefined), ['web'], true).allowed, false)
   assert.deepEqual(scopeDecision(principal(['shop_*']), ['shop', 'shop_shop'], true), { allowed: true, why: "shop_shop is in the token's scope" })

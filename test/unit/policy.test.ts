@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { loadConfig } from '../../src/config.ts'
-import { loadPolicy, servicesFor, type OidcPolicy } from '../../src/auth/policy.ts'
+import { grantFor, loadPolicy, servicesFor, type OidcPolicy } from '../../src/auth/policy.ts'
 import { policyFile } from '../oidc-provider.ts'
 
 const policy: OidcPolicy = {
@@ -42,4 +42,21 @@ test('OIDC configuration: issuer over https (or loopback), audience and policy r
   assert.throws(() => loadConfig({ ...base, OIDC_ISSUER: 'https://idp.example', OIDC_AUDIENCE: 'u', OIDC_POLICY_FILE: '/nonexistent' }), /OIDC_POLICY_FILE \/nonexistent: ENOENT/)
   assert.throws(() => loadConfig({ ...base, JWT_SECRET_PREVIOUS: 'short' }), /JWT_SECRET_PREVIOUS must hold at least 32 bytes/)
   assert.throws(() => loadConfig({ ...base, UPDATE_REQUIRE_LABEL: 'a b' }), /UPDATE_REQUIRE_LABEL/)
+})
+
+test('a policy rule may grant an access level: the highest matching level, over the services of the rules granting it', () => {
+  const graded: OidcPolicy = {
+    rules: [
+      { claims: { repository: 'acme/*' }, services: ['*'], access: 'read' },
+      { claims: { repository: 'acme/web' }, services: ['web'] },
+      { claims: { repository: 'acme/web', environment: 'production' }, services: ['web', 'web_*'], access: 'admin' }
+    ]
+  }
+  assert.deepEqual(grantFor(graded, { repository: 'acme/docs' }), { services: ['*'], access: 'read' })
+  // deploy (no access: the default) wins over read, and does not widen to the read rule's '*'
+  assert.deepEqual(grantFor(graded, { repository: 'acme/web' }), { services: ['web'], access: 'deploy' })
+  assert.deepEqual(grantFor(graded, { repository: 'acme/web', environment: 'production' }), { services: ['web', 'web_*'], access: 'admin' })
+  assert.deepEqual(grantFor(graded, { repository: 'other/x' }), { services: [], access: 'deploy' }, 'no rule: no service')
+  assert.deepEqual(loadPolicy(policyFile(graded)), graded)
+  assert.throws(() => loadPolicy(policyFile({ rules: [{ claims: { a: 'b' }, services: ['web'], access: 'root' }] } as never)), Error)
 })
