@@ -50,7 +50,15 @@ test('every read route answers an out-of-scope record as a 404 indistinguishable
         assert.equal(res.statusCode, 200, res.body)
         assert.deepEqual(res.json(), { updates: [], nextCursor: null }, url)
       }
-    }
+    },
+    '/watch': async () => {
+      const res = await get('/watch')
+      assert.equal(res.statusCode, 200, res.body)
+      assert.equal(res.body.includes('api'), false, res.body)
+    },
+    // An endless stream cannot be injected: test/routes/events-stream.test.ts proves over real HTTP
+    // that a scoped token never receives another service's record.
+    '/events': async () => {}
   }
   const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, { get?: { security?: unknown[] } }> }
   const readRoutes = Object.entries(doc.paths).filter(([, ops]) => ops.get?.security !== undefined).map(([path]) => path).sort()
