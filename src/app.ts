@@ -153,8 +153,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     log: app.log.child({ component: 'hooks' }),
     aliases: config.registryAliases,
     pushLabel: config.pushLabel,
-    // A hook's authority: its credential's scope (if any) and the opt-in label; JWT_REQUIRE_SCOPE is
-    // not applied (GitHub and Docker Hub deliveries carry no token of ours).
+    // A hook's authority: its credential's scope (if any) and the opt-in label. JWT_REQUIRE_SCOPE is
+    // enforced on the bearer hooks by routes/hooks.ts; GitHub and Docker Hub deliveries carry no token of ours.
     allowed: (services, name) => services === undefined || serviceAllowed(services, name)
   }))
   await app.register(hookRoutes, { githubSecret: config.GITHUB_WEBHOOK_SECRET, dockerhubToken: config.DOCKERHUB_WEBHOOK_TOKEN, ...options.hooks })

@@ -1,8 +1,14 @@
 import { InvalidHookBody } from './errors.js'
 import { derivedEventId, field, pushEvent, text, type ParsedDelivery, type PushEvent } from './events.js'
 
-/** The media type of Distribution's notification envelope. */
+/** The media type of Distribution's notification envelope (2.x). */
 export const DISTRIBUTION_EVENTS_TYPE = 'application/vnd.docker.distribution.events.v1+json'
+
+/**
+ * The media type Distribution 3.x (`registry:3`, GitLab's registry) posts: the envelope is the same.
+ * @see https://github.com/distribution/distribution/blob/main/notifications/event.go (EventsMediaType)
+ */
+export const DISTRIBUTION_V3_EVENTS_TYPE = 'application/vnd.docker.distribution.events.v2+json'
 
 /**
  * CNCF Distribution notifications (also Debian's docker-registry, Zot, GitLab's registry):

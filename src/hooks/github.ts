@@ -7,8 +7,8 @@ const PACKAGE_EVENTS = new Set(['registry_package', 'package'])
  * GitHub `registry_package` / `package` webhooks for the container registry (ghcr.io): one
  * delivery per pushed tag, action `published` (or `updated`). The payload names the package
  * (`namespace`, `name`, `package_version.package_url` = `ghcr.io/<owner>/<name>:<tag>`) and the tag
- * (`package_version.container_metadata.tag.name`, empty for an untagged push). The event id is the
- * `X-GitHub-Delivery` GUID, which a redelivery keeps. The signature is checked before this runs.
+ * (`package_version.container_metadata.tag.name`, empty for an untagged push). The event id is a
+ * hash of the signed package version id, location, tag and digest. The signature is checked before this runs.
  * @see https://docs.github.com/en/webhooks/webhook-events-and-payloads#registry_package
  */
 export function parseGithub (body: unknown, headers: HookHeaders): ParsedDelivery {
@@ -28,8 +28,10 @@ export function parseGithub (body: unknown, headers: HookHeaders): ParsedDeliver
   const digest = typeof versionDigest === 'string' && versionDigest.startsWith('sha256:') ? versionDigest : field(version, 'container_metadata', 'tag', 'digest')
   const location = imageLocation(field(version, 'package_url'), pkg)
   if (location === undefined) return { events: [], ignored: 1 }
-  const delivery = headers['x-github-delivery']
-  const id = typeof delivery === 'string' && delivery.length > 0 ? delivery : derivedEventId('github', location, tag, digest)
+  // The id is derived from what GitHub signed, not from `X-GitHub-Delivery` (which is not signed:
+  // a captured delivery replayed under a new GUID must still be a duplicate). The `package` and
+  // `registry_package` deliveries of one push name the same version and digest, so they share it.
+  const id = derivedEventId('github', location, tag, field(version, 'id'), digest)
   const event = pushEvent({ source: 'github', id, ...location, tag, digest, pusher: field(body, 'sender', 'login') })
   return event === undefined ? { events: [], ignored: 1 } : { events: [event], ignored: 0 }
 }

@@ -48,7 +48,8 @@ export function pushHandler (options: PushOptions): (events: PushEvent[], origin
       log.info({ hook: { source: origin.source, eventId: event.id, image, skipped } }, 'push event: nothing to update')
       return
     }
-    const requestedBy = `hook:${origin.source}${origin.subject !== undefined ? `:${origin.subject}` : ''}`
+    // docs/API.md: `hook:<source>`; the token's subject is in the audit line.
+    const requestedBy = `hook:${origin.source}`
     let batch: StoredBatch
     try {
       batch = submitBatch(updater, eligible, { target: { hook: `${origin.source}:${event.id}`, image }, tag: event.tag, requestedBy, skipped }).batch
@@ -57,6 +58,6 @@ export function pushHandler (options: PushOptions): (events: PushEvent[], origin
       return
     }
     const { batchId, updateIds } = batch
-    log.info({ audit: { event: 'accepted', source: origin.source, eventId: event.id, pusher: event.pusher, batchId, updateIds, services: eligible.map((s) => s.name), skipped: batch.skipped } }, 'push event: updates started')
+    log.info({ audit: { event: 'accepted', source: origin.source, subject: origin.subject, eventId: event.id, pusher: event.pusher, batchId, updateIds, services: eligible.map((s) => s.name), skipped: batch.skipped } }, 'push event: updates started')
   }
 }

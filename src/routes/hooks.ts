@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import { errorReplies } from '../schemas/update.js'
+import { Forbidden } from '../errors.js'
 import { DeliveryLog } from '../hooks/deliveries.js'
 import { secretsEqual, validGithubSignature } from '../hooks/credentials.js'
 import { InvalidHookBody } from '../hooks/errors.js'
 import { pushedImage, type HookSource, type ParsedDelivery, type PushEvent, type PushOrigin } from '../hooks/events.js'
-import { DISTRIBUTION_EVENTS_TYPE, parseDistribution } from '../hooks/distribution.js'
+import { DISTRIBUTION_EVENTS_TYPE, DISTRIBUTION_V3_EVENTS_TYPE, parseDistribution } from '../hooks/distribution.js'
 import { CLOUDEVENTS_TYPE, parseHarbor } from '../hooks/harbor.js'
 import { parseGithub } from '../hooks/github.js'
 import { DOCKERHUB_TOKEN_MIN_LENGTH, parseDockerhub } from '../hooks/dockerhub.js'
@@ -30,7 +31,7 @@ export interface HooksOptions {
 }
 
 /** Every content type a registry posts; all are read as raw bytes (GitHub signs the exact bytes). */
-const CONTENT_TYPES = ['application/json', DISTRIBUTION_EVENTS_TYPE, CLOUDEVENTS_TYPE]
+const CONTENT_TYPES = ['application/json', DISTRIBUTION_EVENTS_TYPE, DISTRIBUTION_V3_EVENTS_TYPE, CLOUDEVENTS_TYPE]
 
 /**
  * Body limits per source. The app's 4 KiB suits POST /update; Distribution batches several events
@@ -79,7 +80,8 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
         security,
         body,
         ...(source === 'dockerhub' && { params: DockerhubParams }),
-        // 403: a read token of ours (docs/API.md, Tokens) triggers nothing.
+        // 403: a read token of ours (docs/API.md, Tokens) triggers nothing; nor does one without `services`
+        // under JWT_REQUIRE_SCOPE.
         response: { 202: HookReceipt, ...errorReplies(security.length > 0 ? [400, 401, 403, 413, 415, 429] : [400, 401, 413, 415, 429]) }
       }
     }
@@ -119,12 +121,22 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
 
   const bearer = [{ bearerAuth: [] }]
 
+  /**
+   * Our bearer token on a hook is held to the rules of POST /update: under JWT_REQUIRE_SCOPE a token
+   * without a `services` claim is refused (403) before its body is read, as it is there.
+   */
+  async function requireScope (request: FastifyRequest): Promise<void> {
+    if (request.principal !== undefined && request.principal.services === undefined && !app.seesAllServices(request)) {
+      throw new Forbidden('any service (token has no services claim, and JWT_REQUIRE_SCOPE is on)')
+    }
+  }
+
   app.post('/hooks/distribution', {
     ...routeOptions('distribution', 'Push events from a Distribution registry',
       'CNCF Distribution / docker-registry / Zot / GitLab notifications. Authenticated with a bearer token of ours, ' +
       'sent by the registry through the `headers` of its notification endpoint. Only manifests pushed by tag count.',
       DistributionBody, bearer),
-    onRequest: app.authenticate
+    onRequest: [app.authenticate, requireScope]
   }, (request, reply) => receive(request, reply, 'distribution', parseDistribution))
 
   app.post('/hooks/harbor', {
@@ -132,7 +144,7 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
       'Harbor webhook (HTTP, default or CloudEvents format) with the Auth Header `Bearer <token>`, a bearer token of ours. ' +
       'Only PUSH_ARTIFACT with a tag counts.',
       HarborBody, bearer),
-    onRequest: app.authenticate
+    onRequest: [app.authenticate, requireScope]
   }, (request, reply) => receive(request, reply, 'harbor', parseHarbor))
 
   if (githubSecret !== undefined) {

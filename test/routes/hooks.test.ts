@@ -74,11 +74,12 @@ test('distribution and harbor: 401 without a valid bearer token; nothing handed 
 test('content types: the registry envelope type and JSON with a charset are read; others are 415', async (t) => {
   const { app, calls } = await setup(t)
   const body = () => ({ events: [distributionEvent()] })
-  for (const type of [DISTRIBUTION_TYPE, 'application/json', 'application/json; charset=utf-8']) {
+  // Distribution 3.x (registry:3) posts the same envelope as events.v2+json.
+  for (const type of [DISTRIBUTION_TYPE, 'application/vnd.docker.distribution.events.v2+json', 'application/json', 'application/json; charset=utf-8']) {
     const res = await postJson(app, '/hooks/distribution', body(), { ...bearer(), 'content-type': type })
     assert.equal(res.statusCode, 202, type)
   }
-  assert.equal(calls.length, 3)
+  assert.equal(calls.length, 4)
   const res = await postJson(app, '/hooks/distribution', body(), { ...bearer(), 'content-type': 'text/plain' })
   assert.equal(res.statusCode, 415)
   // Outside the hooks, JSON is parsed as before (POST /update still validates its body).
@@ -109,7 +110,7 @@ test('github: a signed registry_package event is accepted; the same delivery aga
   const res = await postJson(app, '/hooks/github', raw, headers)
   assert.equal(res.statusCode, 202, res.body)
   assert.deepEqual(res.json(), { accepted: 1, ignored: 0, duplicate: 0 })
-  assert.deepEqual(calls[0]!.events.map((e) => [e.id, e.registry, e.repository, e.tag]), [['guid-1', 'ghcr.io', 'octo-org/app', 'v1']])
+  assert.deepEqual(calls[0]!.events.map((e) => [e.registry, e.repository, e.tag]), [['ghcr.io', 'octo-org/app', 'v1']])
   assert.deepEqual(calls[0]!.origin, { source: 'github' })
   assert.deepEqual((await postJson(app, '/hooks/github', raw, headers)).json(), { accepted: 0, ignored: 0, duplicate: 1 })
   assert.equal(calls.length, 1)
@@ -262,4 +263,36 @@ test('OpenAPI: every hook path with its summary, body and 202 receipt', async (t
     assert.ok(post.requestBody.content['application/json'], path)
   }
   assert.ok(doc.paths['/hooks/distribution'].post.requestBody.content[DISTRIBUTION_TYPE])
+})
+
+test('github: a captured delivery replayed under a new X-GitHub-Delivery, and the package twin of a registry_package delivery, are duplicates', async (t) => {
+  const { app, calls } = await setup(t)
+  const registryPackage = JSON.stringify(githubPackage({ kind: 'registry_package', tag: 'v7' }))
+  const packageTwin = JSON.stringify(githubPackage({ kind: 'package', tag: 'v7' }))
+  const first = await postJson(app, '/hooks/github', registryPackage, githubHeaders(registryPackage, { secret: GITHUB_SECRET, delivery: 'guid-a' }))
+  assert.deepEqual(first.json(), { accepted: 1, ignored: 0, duplicate: 0 })
+  // The GUID is not signed: a replay under a new one is still the same signed content.
+  const replay = await postJson(app, '/hooks/github', registryPackage, githubHeaders(registryPackage, { secret: GITHUB_SECRET, delivery: 'guid-b' }))
+  assert.deepEqual(replay.json(), { accepted: 0, ignored: 0, duplicate: 1 })
+  const twin = await postJson(app, '/hooks/github', packageTwin, githubHeaders(packageTwin, { secret: GITHUB_SECRET, event: 'package', delivery: 'guid-c' }))
+  assert.deepEqual(twin.json(), { accepted: 0, ignored: 0, duplicate: 1 })
+  assert.equal(calls.length, 1)
+})
+
+test('distribution and harbor under JWT_REQUIRE_SCOPE=true: a token without services is 403 over HTTP, as on POST /update; a scoped one is accepted', async (t) => {
+  const { app, calls } = await setup(t, { env: { JWT_REQUIRE_SCOPE: 'true' } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+  const post = async (path: string, body: unknown, jwt: string) => fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(jwt) }, body: JSON.stringify(body) })
+  const unscoped = token({ sub: 'registry-any' })
+  for (const [path, body] of [['/hooks/distribution', { events: [distributionEvent()] }], ['/hooks/harbor', harborPush()]] as const) {
+    const res = await post(path, body, unscoped)
+    assert.equal(res.status, 403, path)
+    assert.equal((await res.json() as { code: string }).code, 'CU_FORBIDDEN')
+  }
+  assert.equal((await post('/update', { appName: 'web' }, unscoped)).status, 403)
+  assert.equal(calls.length, 0)
+  const scoped = await post('/hooks/distribution', { events: [distributionEvent()] }, token({ sub: 'registry-web', services: ['web'] }))
+  assert.equal(scoped.status, 202)
+  assert.equal(calls.length, 1)
 })
