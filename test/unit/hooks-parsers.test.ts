@@ -42,7 +42,11 @@ test('github: a published container version with a tag is one event on ghcr.io',
   const headers = { 'x-github-event': 'registry_package', 'x-github-delivery': 'guid-1' }
   const { events, ignored } = parseGithub(githubPackage({ owner: 'Octo-Org', name: 'app', tag: 'v1' }), headers)
   assert.equal(ignored, 0)
-  assert.deepEqual(events, [{ source: 'github', id: 'guid-1', registry: 'ghcr.io', repository: 'octo-org/app', tag: 'v1', digest: DIGEST, pusher: 'octocat' }])
+  const id = events[0]?.id ?? ''
+  assert.match(id, /^[0-9a-f]{32}$/, 'the id is derived from the signed content, not the unsigned delivery header')
+  assert.deepEqual(events, [{ source: 'github', id, registry: 'ghcr.io', repository: 'octo-org/app', tag: 'v1', digest: DIGEST, pusher: 'octocat' }])
+  const redelivered = parseGithub(githubPackage({ owner: 'Octo-Org', name: 'app', tag: 'v1' }), { ...headers, 'x-github-delivery': 'guid-2' })
+  assert.equal(redelivered.events[0]?.id, id, 'a new delivery GUID for the same signed content is the same event')
   const pkg = parseGithub(githubPackage({ kind: 'package', action: 'updated', name: 'sub/app' }), { ...headers, 'x-github-event': 'package' })
   assert.equal(pkg.events[0]?.repository, 'octo-org/sub/app')
 })
