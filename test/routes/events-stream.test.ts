@@ -125,10 +125,18 @@ test('GET /events: 200 clients and one that stops reading: the others get every 
   stalled.destroy()
   for (const c of clients) c.close()
   await waitFor('clients gone', () => app.recordStream.clients === 0, 60, 20)
-  gc()
-  const after = held()
+  // Closed sockets free their buffers over a few turns of the loop: collect until what is held settles.
+  let after = Infinity
+  for (let i = 0; i < 5; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    gc()
+    after = Math.min(after, held())
+  }
   const mb = (n: number): number => Math.round(n / 1048576)
-  assert.ok(after - baseline < 48 * 1024 * 1024, `memory held grew by ${mb(after - baseline)} MB (RSS by ${mb(process.memoryUsage().rss - rssBefore)} MB) after ${sent} events of 8 KiB to 200 clients`)
+  // The replay ring keeps the last events (here up to 488 of 8 KiB, with their records): 35-38 MB held on
+  // Node 24 under load, so the bound is 64 MB; buffers kept per event and client (488 × 8 KiB × 200,
+  // about 780 MB) would exceed it many times over.
+  assert.ok(after - baseline < 64 * 1024 * 1024, `memory held grew by ${mb(after - baseline)} MB (RSS by ${mb(process.memoryUsage().rss - rssBefore)} MB) after ${sent} events of 8 KiB to 200 clients`)
 })
 
 test('GET /events: a scoped token never receives another service\'s record; an unscoped one sees both', async (t) => {
