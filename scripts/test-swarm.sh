@@ -68,15 +68,19 @@ elif ! manager_ready; then
 fi
 wait_for 30 manager_ready || give_up "the swarm manager is not ready (state: $(swarm_state))"
 
-# Services left behind by an interrupted run (the tests label theirs).
-stale=$(docker service ls -q --filter label=container-updater.test=1)
+# Services left behind by an interrupted run (the tests label theirs). CU_TEST_SHARED=1 leaves them,
+# and the images, alone: several work trees may run their tests on this one swarm at once.
+stale=""
+[[ "${CU_TEST_SHARED:-}" == "1" ]] || stale=$(docker service ls -q --filter label=container-updater.test=1)
 if [[ -n "$stale" ]]; then
   log "removing $(wc -w <<<"$stale") test services left by an earlier run"
   # shellcheck disable=SC2086 # one ID per word
   docker service rm $stale >/dev/null
 fi
 # Images the test services pulled from the test registry (each run makes new ones).
-old_images=$(docker images --format '{{.Repository}} {{.ID}}' | awk '$1 ~ /^127\.0\.0\.1:5000\/cu-/ { print $2 }' | sort -u)
+old_images=""
+[[ "${CU_TEST_SHARED:-}" == "1" ]] ||
+  old_images=$(docker images --format '{{.Repository}} {{.ID}}' | awk '$1 ~ /^127\.0\.0\.1:5000\/cu-/ { print $2 }' | sort -u)
 if [[ -n "$old_images" ]]; then
   # shellcheck disable=SC2086 # one ID per word
   docker rmi -f $old_images >/dev/null 2>&1 || true
