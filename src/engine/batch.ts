@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { ServiceState } from '../docker/swarm.js'
 import { hasLabel } from './labels.js'
-import type { StoredBatch } from '../store/records.js'
+import type { StoredBatch, Trigger } from '../store/records.js'
 import type { ServiceUpdater } from './updater.js'
 
 type Skipped = StoredBatch['skipped']
@@ -22,6 +22,7 @@ export interface BatchRequest {
   target: StoredBatch['target']
   tag: string | undefined
   requestedBy: string | undefined
+  trigger?: Trigger | undefined
   /** services left out already, with their reasons */
   skipped: Skipped
   arrivedAt?: number
@@ -41,7 +42,7 @@ export function submitBatch (updater: ServiceUpdater, services: readonly Service
   let refusal: unknown
   for (const service of services) {
     try {
-      jobs.push(updater.submit(service, { appName: service.name, tag: request.tag, requestedBy: request.requestedBy, batchId }, arrivedAt))
+      jobs.push(updater.submit(service, { appName: service.name, tag: request.tag, requestedBy: request.requestedBy, trigger: request.trigger, batchId }, arrivedAt))
     } catch (error) {
       refusal ??= error
       skipped.push({ service: service.name, reason: (error as Error).message })

@@ -41,6 +41,8 @@ export function newJob (service: ServiceState, request: UpdateRequest, arrivedAt
     statusUrl: `/updates/${updateId}`,
     ...(request.requestedBy !== undefined && { requestedBy: request.requestedBy }),
     ...(request.batchId !== undefined && { batchId: request.batchId }),
+    ...(request.trigger !== undefined && { trigger: request.trigger }),
+    ...(request.reason !== undefined && { reason: request.reason }),
     ...(self && { message: 'the updater is updating its own service: the instance that takes over settles this record (poll statusUrl)' })
   }, request.tag, service)
 }

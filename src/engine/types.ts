@@ -1,7 +1,7 @@
 import type { ServiceEvents } from '../docker/events.js'
 import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { Swarm } from '../docker/swarm.js'
-import type { UpdateRecord, UpdateStore } from '../store/records.js'
+import type { Trigger, UpdateRecord, UpdateStore } from '../store/records.js'
 
 export interface UpdateRequest {
   appName: string
@@ -9,6 +9,10 @@ export interface UpdateRequest {
   /** the token's subject, or hook:<source> */
   requestedBy?: string | undefined
   batchId?: string | undefined
+  /** who started it (DESIGN §8): api, hook, watch or ui */
+  trigger?: Trigger | undefined
+  /** why an automatic update was started */
+  reason?: string | undefined
 }
 
 /** What a caller learns: the record, and the domain error of a failed update (for its status). */

@@ -52,7 +52,7 @@ export function pushHandler (options: PushOptions): (events: PushEvent[], origin
     const requestedBy = `hook:${origin.source}`
     let batch: StoredBatch
     try {
-      batch = submitBatch(updater, eligible, { target: { hook: `${origin.source}:${event.id}`, image }, tag: event.tag, requestedBy, skipped }).batch
+      batch = submitBatch(updater, eligible, { target: { hook: `${origin.source}:${event.id}`, image }, tag: event.tag, requestedBy, trigger: 'hook', skipped }).batch
     } catch (error) {
       log.warn({ err: error, hook: { source: origin.source, eventId: event.id, image } }, 'push event: no update could be started')
       return

@@ -62,8 +62,13 @@ const SUMMARY: Record<UpdateRecord['status'], [symbol: string, words: string]> =
   failed: ['❌', 'failed'],
   superseded: ['⏭️', 'superseded by a later update'],
   cancelled: ['⏹️', 'cancelled'],
+  rejected: ['🚫', 'rejected (not approved)'],
+  expired: ['⌛', 'expired waiting for approval'],
   queued: ['🕒', 'queued'],
-  updating: ['🔄', 'updating']
+  held: ['🕒', 'held until its window opens or its freeze ends'],
+  pending_approval: ['✋', 'waiting for approval'],
+  updating: ['🔄', 'updating'],
+  verifying: ['🔎', 'verifying (post-rollout check)']
 }
 
 /** Discord embed colours (decimal RGB) by status: green, red, amber, grey. */
@@ -75,8 +80,13 @@ const COLOUR: Record<UpdateRecord['status'], number> = {
   timeout: 0xbf_87_00,
   superseded: 0x6e_77_81,
   cancelled: 0x6e_77_81,
+  rejected: 0x6e_77_81,
+  expired: 0x6e_77_81,
   queued: 0x6e_77_81,
-  updating: 0x6e_77_81
+  held: 0xbf_87_00,
+  pending_approval: 0xbf_87_00,
+  updating: 0x6e_77_81,
+  verifying: 0x6e_77_81
 }
 
 /** `repo:tag@sha256:<64 hex>` → `repo:tag@sha256:<12 hex>`, Docker's short form. */

@@ -42,7 +42,7 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
     defaultScheduleMs: intervalMs,
     listServices: () => app.swarm.listServices(`${LABEL_PREFIX}watch`),
     submit: (service, tag, reason, digest) => {
-      const { record, wait } = app.updater.submit(service, { appName: service.name, tag, requestedBy: 'watch' })
+      const { record, wait } = app.updater.submit(service, { appName: service.name, tag, requestedBy: 'watch', trigger: 'watch' })
       log.info({ service: service.name, updateId: record.updateId, reason }, 'watch: update submitted')
       wait().then(({ record: end }) => {
         if (end.status !== 'rolled_back' && end.status !== 'paused') return

@@ -7,12 +7,17 @@ import type { UpdateRecord, UpdateState } from '../store/records.js'
  */
 const table: ReadonlyArray<readonly [UpdateState, number]> = [
   ['updating', 202],
+  ['verifying', 202],
   ['queued', 202],
+  ['held', 202],
+  ['pending_approval', 202],
   ['timeout', 504],
   ['rolled_back', 409],
   ['paused', 409],
   ['failed', 502],
   ['superseded', 409],
+  ['rejected', 409],
+  ['expired', 409],
   ['cancelled', 503],
   ['completed', 200]
 ]

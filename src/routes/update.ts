@@ -66,7 +66,7 @@ export default async function updateRoutes (fastify: FastifyInstance, { updateWi
     }
     const closed = outsideWindow(service, body)
     if (closed !== undefined) return closed.send(reply)
-    const job = app.engine.update(service, { appName, tag: body.tag, requestedBy: request.principal?.subject }, arrivedAt)
+    const job = app.engine.update(service, { appName, tag: body.tag, requestedBy: request.principal?.subject, trigger: 'api' }, arrivedAt)
     auditAccepted(request, { updateId: job.record.updateId, service: service.name })
     // Waiting for our own update is impossible: Swarm stops this process to replace it.
     if (body.wait === false || app.engine.isSelf(service)) return reply.code(202).send(job.record)
@@ -94,7 +94,7 @@ export default async function updateRoutes (fastify: FastifyInstance, { updateWi
       if (closed !== undefined) return closed.send(reply)
     }
 
-    const { batch: stored, jobs } = app.engine.updateMany(eligible, { target, tag, requestedBy: request.principal?.subject, skipped, arrivedAt })
+    const { batch: stored, jobs } = app.engine.updateMany(eligible, { target, tag, requestedBy: request.principal?.subject, trigger: 'api', skipped, arrivedAt })
     auditAccepted(request, { batchId: stored.batchId, updateIds: stored.updateIds, services: eligible.map((s) => s.name) })
     if (body.wait === false || eligible.some((s) => app.engine.isSelf(s))) {
       return reply.code(202).send(batchReply(stored, jobs.map((j) => j.record)))

@@ -4,11 +4,19 @@ import { Type, type Static } from '@sinclair/typebox'
  * The update record: what callers, the history API, notifications and the database all see
  * (docs/API.md, "Update record"). One schema; the TypeScript type is derived from it.
  */
-export const UPDATE_STATES = ['queued', 'updating', 'completed', 'rolled_back', 'paused', 'timeout', 'failed', 'superseded', 'cancelled'] as const
+export const UPDATE_STATES = ['queued', 'held', 'pending_approval', 'updating', 'verifying', 'completed', 'rolled_back', 'paused',
+  'timeout', 'failed', 'superseded', 'rejected', 'expired', 'cancelled'] as const
 export type UpdateState = typeof UPDATE_STATES[number]
 
 /** States after which nothing changes any more (`timeout` is not one: the record goes on). */
-export const FINAL_STATES: readonly UpdateState[] = ['completed', 'rolled_back', 'paused', 'failed', 'superseded', 'cancelled']
+export const FINAL_STATES: readonly UpdateState[] = ['completed', 'rolled_back', 'paused', 'failed', 'superseded', 'rejected', 'expired', 'cancelled']
+
+/** Who started an update (DESIGN §8): a request of ours, a registry hook, the watcher, the dashboard. */
+export const TRIGGERS = ['api', 'hook', 'watch', 'ui'] as const
+export type Trigger = typeof TRIGGERS[number]
+/** What the update does to the service: roll onto an image, or `docker service rollback`. */
+export const ACTIONS = ['update', 'rollback'] as const
+export type Action = typeof ACTIONS[number]
 export const isFinal = (state: UpdateState): boolean => FINAL_STATES.includes(state)
 
 const nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(schema: T) => Type.Union([schema, Type.Null()])
@@ -29,7 +37,11 @@ export const UpdateRecordSchema = Type.Object({
   warning: Type.Optional(Type.String({ description: 'Docker could not verify the image (e.g. the registry was unreachable, so the spec is not pinned to a digest)' })),
   supersededBy: Type.Optional(Type.String({ format: 'uuid', description: 'the later update that replaced this one before Swarm finished it' })),
   requestedBy: Type.Optional(Type.String({ description: "the token's subject, or hook:<source> for registry events" })),
-  batchId: Type.Optional(Type.String({ format: 'uuid', description: 'the image/stack/hook batch this update belongs to' }))
+  batchId: Type.Optional(Type.String({ format: 'uuid', description: 'the image/stack/hook batch this update belongs to' })),
+  trigger: Type.Optional(Type.Union(TRIGGERS.map((t) => Type.Literal(t)), { description: 'who started it: api (POST /update, /rollback), hook (a registry push), watch (the registry watcher), ui (the dashboard)' })),
+  reason: Type.Optional(Type.String({ description: 'why an automatic update was started, e.g. "semver:minor 1.2.3 → 1.3.0"' })),
+  action: Type.Optional(Type.Union(ACTIONS.map((a) => Type.Literal(a)), { description: 'update (the default) or rollback (POST /rollback)' })),
+  heldUntil: Type.Optional(Type.String({ format: 'date-time', description: 'a held update starts then (its window opens, its freeze ends)' }))
 }, { $id: 'UpdateRecord', description: 'An update of one service, shared by every request merged into it' })
 
 export type UpdateRecord = Static<typeof UpdateRecordSchema>

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3'
-import type { StoredBatch, StoredUpdate, UpdateState } from './records.js'
+import type { Action, StoredBatch, StoredUpdate, Trigger, UpdateState } from './records.js'
 
 /**
  * The database layout and how records map onto it. Every field of a record has a column of its
@@ -7,7 +7,7 @@ import type { StoredBatch, StoredUpdate, UpdateState } from './records.js'
  * The `_ms` columns are the instants the store sorts and prunes by (the ISO strings are kept as
  * given, so a record reads back exactly as it was saved).
  */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -83,6 +83,13 @@ const MIGRATIONS: Record<number, string> = {
       update_id TEXT NOT NULL,
       since_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
+  `,
+  // DESIGN §8's record fields: who started an update, why, what it does, and until when it is held.
+  3: `
+    ALTER TABLE updates ADD COLUMN trigger TEXT;
+    ALTER TABLE updates ADD COLUMN reason TEXT;
+    ALTER TABLE updates ADD COLUMN action TEXT;
+    ALTER TABLE updates ADD COLUMN held_until TEXT;
   `
 }
 
@@ -130,11 +137,16 @@ export interface UpdateRow {
   service_id: string
   base_version: number | null
   base_status_started_at: string | null
+  trigger: string | null
+  reason: string | null
+  action: string | null
+  held_until: string | null
 }
 
 export const UPDATE_COLUMNS = ['update_id', 'app_name', 'service', 'status', 'previous_image', 'image', 'target_image',
   'started_at', 'started_ms', 'finished_at', 'finished_ms', 'duration_ms', 'status_url', 'message', 'warning',
-  'superseded_by', 'requested_by', 'batch_id', 'service_id', 'base_version', 'base_status_started_at'] as const
+  'superseded_by', 'requested_by', 'batch_id', 'service_id', 'base_version', 'base_status_started_at',
+  'trigger', 'reason', 'action', 'held_until'] as const
 
 function instant (iso: string, field: string): number {
   const ms = Date.parse(iso)
@@ -165,7 +177,11 @@ export function toRow (record: StoredUpdate): UpdateRow {
     batch_id: record.batchId ?? null,
     service_id: record.serviceId,
     base_version: record.baseVersion ?? null,
-    base_status_started_at: record.baseStatusStartedAt ?? null
+    base_status_started_at: record.baseStatusStartedAt ?? null,
+    trigger: record.trigger ?? null,
+    reason: record.reason ?? null,
+    action: record.action ?? null,
+    held_until: record.heldUntil ?? null
   }
 }
 
@@ -188,6 +204,10 @@ export function fromRow (row: UpdateRow): StoredUpdate {
     ...(row.superseded_by !== null && { supersededBy: row.superseded_by }),
     ...(row.requested_by !== null && { requestedBy: row.requested_by }),
     ...(row.batch_id !== null && { batchId: row.batch_id }),
+    ...(row.trigger !== null && { trigger: row.trigger as Trigger }),
+    ...(row.reason !== null && { reason: row.reason }),
+    ...(row.action !== null && { action: row.action as Action }),
+    ...(row.held_until !== null && { heldUntil: row.held_until }),
     serviceId: row.service_id,
     ...(row.base_version !== null && { baseVersion: row.base_version }),
     ...(row.base_status_started_at !== null && { baseStatusStartedAt: row.base_status_started_at })

@@ -4,7 +4,9 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { publicRecord, type StoredBatch } from '../../src/store/records.js'
-import { openSqliteStore } from '../../src/store/sqlite-store.js'
+import Database from 'better-sqlite3'
+import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite-store.js'
+import { migrate, SCHEMA_VERSION } from '../../src/store/sqlite-schema.js'
 import { record, sqliteStore, tempDir, uuid } from './store-fixtures.ts'
 
 test('a saved record reads back exactly, optional fields absent rather than null', (t) => {
@@ -19,6 +21,10 @@ test('a saved record reads back exactly, optional fields absent rather than null
     batchId: uuid(99),
     baseVersion: 42,
     baseStatusStartedAt: '2026-03-01T00:00:00.5Z',
+    trigger: 'watch',
+    reason: 'semver:minor 1.2.3 → 1.3.0',
+    action: 'update',
+    heldUntil: '2026-03-01T22:00:00.000Z',
     status: 'rolled_back'
   })
   store.save(bare)
@@ -26,6 +32,7 @@ test('a saved record reads back exactly, optional fields absent rather than null
   assert.deepEqual(store.get(bare.updateId), bare)
   assert.deepEqual(store.get(full.updateId), full)
   assert.equal('message' in store.get(bare.updateId)!, false)
+  for (const field of ['trigger', 'reason', 'action', 'heldUntil']) assert.equal(field in store.get(bare.updateId)!, false, field)
   assert.equal(store.get(uuid(1234)), undefined)
   assert.deepEqual(publicRecord(store.get(full.updateId)!).status, 'rolled_back')
   assert.equal('serviceId' in publicRecord(store.get(full.updateId)!), false)
@@ -131,4 +138,27 @@ test('a record saved by a process killed with SIGKILL right after is there on re
   const updating = store.unfinished()
   assert.equal(updating.length, 50)
   assert.deepEqual(store.get(uuid(49)), { ...record(0), updateId: uuid(49), status: 'updating' })
+})
+
+test('a database of schema 2 is upgraded in place: its records kept, the new fields writable', (t) => {
+  const dir = tempDir(t)
+  const legacy = new Database(join(dir, DATABASE_FILE))
+  migrate(legacy, 2)
+  const old = record(7, { status: 'completed', requestedBy: 'ci' })
+  legacy.prepare(`INSERT INTO updates (update_id, app_name, service, status, previous_image, image, started_at, started_ms, finished_at, finished_ms,
+    duration_ms, status_url, service_id, requested_by) VALUES (@updateId, @appName, @service, @status, @previousImage, @image, @startedAt, 0, @finishedAt, NULL,
+    @durationMs, @statusUrl, @serviceId, @requestedBy)`).run(old)
+  assert.throws(() => legacy.prepare('SELECT trigger FROM updates').all(), /no such column/)
+  legacy.close()
+
+  const store = openSqliteStore({ dataDir: dir })
+  t.after(() => store.close())
+  assert.deepEqual(store.get(old.updateId), old, 'the old record reads back as it was, without the new fields')
+  const held = record(8, { status: 'held', trigger: 'hook', heldUntil: '2026-03-01T22:00:00.000Z', finishedAt: null, durationMs: null })
+  store.save(held)
+  assert.deepEqual(store.get(held.updateId), held)
+  const check = new Database(join(dir, DATABASE_FILE), { readonly: true })
+  t.after(() => check.close())
+  assert.equal(check.pragma('user_version', { simple: true }), SCHEMA_VERSION)
+  assert.equal(SCHEMA_VERSION >= 3, true)
 })

@@ -22,7 +22,20 @@ const record = (status: UpdateState): StoredUpdate => ({
 test('the transition table has a row for every state, and final states go nowhere', () => {
   assert.deepEqual(Object.keys(transitions).sort(), [...UPDATE_STATES].sort())
   for (const state of FINAL_STATES) assert.deepEqual(transitions[state], [], state)
-  for (const state of UPDATE_STATES) assert.equal(mayMove(state, 'queued'), false, `nothing goes back to queued (from ${state})`)
+  // Only the gates' waiting states release an update into its lane; nothing that ran goes back.
+  for (const state of UPDATE_STATES) assert.equal(mayMove(state, 'queued'), state === 'held' || state === 'pending_approval', `back to queued from ${state}`)
+  for (const state of ['rejected', 'expired'] as const) assert.ok(FINAL_STATES.includes(state), `${state} is final`)
+  for (const state of ['held', 'pending_approval', 'verifying'] as const) assert.ok(!FINAL_STATES.includes(state), `${state} is not final`)
+})
+
+test('the gates and the post-rollout check move records only as DESIGN §8 says', () => {
+  assert.equal(mayMove('updating', 'verifying'), true)
+  assert.equal(mayMove('verifying', 'rolled_back'), true, 'a failed check rolls back')
+  assert.equal(mayMove('verifying', 'paused'), false, 'Swarm already completed it')
+  assert.equal(mayMove('held', 'updating'), false, 'a held update is queued first, through its lane')
+  assert.equal(mayMove('pending_approval', 'rejected'), true)
+  assert.equal(mayMove('held', 'rejected'), false, 'only a pending approval is rejected')
+  assert.equal(mayMove('queued', 'expired'), false)
 })
 
 test('an illegal transition throws CU_ILLEGAL_TRANSITION and changes nothing', () => {
