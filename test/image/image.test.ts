@@ -101,7 +101,13 @@ describe('image: the production image on the real Swarm', { skip: swarmSkip }, (
     const url = await runContainer(t, container, await freePort(), ['--group-add', String(socketGid()), '--health-interval', '1s'])
     assert.equal(await docker('exec', container, 'id', '-u'), '1000')
     assert.equal(await status(`${url}/readyz`), 200)
-    const res = await post(url, { appName: name })
+    // README's step after the start: the token is minted inside the container, by the bin on its
+    // PATH and the container's own secret, and the running updater accepts it (scoped to this service).
+    const minted = await docker('exec', container, 'container-updater', 'token', '--subject', 'image-ci', '--services', name, '--expires-in', '10m')
+    assert.match(minted, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'one JWT on stdout')
+    const foreign = await post(url, { appName: `${name}-other` }, minted)
+    assert.equal(foreign.status, 403, 'the minted token carries its scope')
+    const res = await post(url, { appName: name }, minted)
     assert.equal(res.status, 200, JSON.stringify(res.json))
     assert.equal(digestOf(res.json.image!), v2.digest)
     assert.equal(await runningVersion(name), v2.version)

@@ -60,7 +60,7 @@ for (const [name, script] of Object.entries(snippets)) {
 }
 
 test('README\'s GitHub Actions snippet: its inputs run the action against the server', async (t) => {
-  const snippet = parse(blocks('yaml').find((b) => b.includes('uses: OWNER/container-updater@v1'))!) as { steps: Array<{ with: Record<string, string> }> }
+  const snippet = parse(blocks('yaml').find((b) => b.includes('/container-updater@v1'))!) as { steps: Array<{ with: Record<string, string> }> }
   const inputs = snippet.steps[0]!.with
   for (const outcome of ['completed', 'rollback_completed'] as const) {
     const updater = await server(t, outcome)
