@@ -15,7 +15,7 @@ import { EventDrivenSource } from './event-source.js'
 import { publicRecord, type UpdateRecord, type UpdateStore } from '../store/records.js'
 import { ServiceReads } from './service-reads.js'
 import { Semaphore } from './semaphore.js'
-import { hasLabel } from './labels.js'
+import { hasLabel } from '../docker/labels.js'
 import { resumeUnfinished } from './recovery.js'
 import { moveTo } from './transitions.js'
 
