@@ -76,7 +76,9 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
   #lastEventTime: string | undefined
   /** raw lines of the events at #lastEventTime, to drop them when `--since` replays them */
   #linesAtLastTime = new Set<string>()
-  readonly #stats = { spawns: 0, events: 0, badLines: 0 }
+  /** settles once the current child's 'close' (or spawn 'error') has been handled */
+  #childClosed: Promise<unknown> = Promise.resolve()
+  readonly #stats = { spawns: 0, restarts: 0, events: 0, badLines: 0 }
 
   constructor (options: ServiceEventsOptions) {
     super()
@@ -99,8 +101,8 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
     return this.#child?.pid
   }
 
-  /** processes spawned, service events emitted, lines that were not service events */
-  get stats (): { spawns: number, events: number, badLines: number, waiters: number } {
+  /** processes spawned, restarts scheduled, service events emitted, lines that were not service events */
+  get stats (): { spawns: number, restarts: number, events: number, badLines: number, waiters: number } {
     return { ...this.#stats, waiters: this.#waiters.size }
   }
 
@@ -112,7 +114,10 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
     this.#spawn()
   }
 
-  /** Kills the process without restart, rejects pending waiters; resolves once the process is gone. */
+  /**
+   * Kills the process without restart, rejects pending waiters; resolves once the process is gone
+   * and its end handled (its 'close': its last output read), so nothing of it comes later.
+   */
   async stop (): Promise<void> {
     if (!this.#running) return
     this.#running = false
@@ -122,12 +127,13 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
     const child = this.#child
     this.#child = undefined
     this.#setDown('stopped')
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
-    await new Promise<void>((resolve) => {
+    if (child === undefined) return
+    if (child.exitCode === null && child.signalCode === null) {
       const kill = setTimeout(() => child.kill('SIGKILL'), 2000).unref()
-      child.once('exit', () => { clearTimeout(kill); resolve() })
+      child.once('exit', () => clearTimeout(kill))
       child.kill('SIGTERM')
-    })
+    }
+    await this.#childClosed
   }
 
   /**
@@ -147,6 +153,8 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
     const args = ['events', '--format', '{{json .}}', '--filter', 'type=service', '--since', toDockerTime(this.#resumeFrom)]
     const child = spawn(this.#bin, args, { shell: false, env: this.#env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true })
     this.#child = child
+    // One emit runs every listener, so when stop() resumes after this, end() below has run too.
+    this.#childClosed = new Promise((resolve) => { child.once('close', resolve).once('error', resolve) })
     this.#stats.spawns++
     const spawnedAt = Date.now()
     let stderr = ''
@@ -192,6 +200,7 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
       this.#failures++
       this.#log.warn({ ...detail, reason, restartInMs: delay }, 'docker events stream ended; polling until it is back')
       this.#setDown(reason)
+      this.#stats.restarts++
       this.#restartTimer = setTimeout(() => this.#spawn(), delay).unref()
     }
     child.once('error', (error: NodeJS.ErrnoException) => {
