@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import { EventStreamStopped } from '../errors.js'
 import { dockerEnv, dockerReason } from './runner.js'
 import { EventWaiters } from './event-waiters.js'
+import { splitLines } from './lines.js'
 import { compareTimeNano, nowTimeNano, parseServiceEvent, toDockerTime, type ServiceEvent } from './service-event.js'
 
 export type { ServiceAction, ServiceEvent } from './service-event.js'
@@ -158,31 +159,12 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
     this.#stats.spawns++
     const spawnedAt = Date.now()
     let stderr = ''
-    let partial = ''
-    let discarding = false
     let ended = false
     const upTimer = setTimeout(() => this.#setUp(child), this.#upAfterMs).unref()
+    const lines = splitLines(LONGEST_LINE, (line) => this.#onLine(line, child), () => { this.#stats.badLines++ })
 
     child.stdout?.setEncoding('utf8')
-    child.stdout?.on('data', (chunk: string) => {
-      let start = 0
-      let newline = chunk.indexOf('\n')
-      while (newline !== -1) {
-        const line = partial + chunk.slice(start, newline)
-        partial = ''
-        if (discarding) discarding = false
-        else this.#onLine(line, child)
-        start = newline + 1
-        newline = chunk.indexOf('\n', start)
-      }
-      if (!discarding) partial += chunk.slice(start)
-      if (partial.length > LONGEST_LINE) {
-        // Not an event (those are a few hundred bytes): drop it up to its end, unbuffered.
-        this.#stats.badLines++
-        partial = ''
-        discarding = true
-      }
-    })
+    child.stdout?.on('data', (chunk: string) => lines.push(chunk))
     child.stderr?.setEncoding('utf8')
     child.stderr?.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_KEPT)
@@ -192,7 +174,7 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
       if (ended) return
       ended = true
       clearTimeout(upTimer)
-      if (partial !== '' && !discarding) this.#onLine(partial, child)
+      lines.flush()
       if (this.#child !== child) return // stopped: stop() has done the rest
       this.#child = undefined
       if (Date.now() - spawnedAt >= this.#stableAfterMs) this.#failures = 0
