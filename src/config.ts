@@ -4,7 +4,8 @@ import { Type, type Static } from '@sinclair/typebox'
 import { envSchema } from 'env-schema'
 import { loadPolicy, type OidcPolicy } from './auth/policy.js'
 import { parseWindows } from './engine/gates/windows.js'
-import { parseRegistryAliases, parsePushLabel, type RegistryAliases } from './hooks/events.js'
+import { parseRegistryAliases, type RegistryAliases } from './docker/image-match.js'
+import { parseLabelSelector, type LabelSelector } from './docker/labels.js'
 import { NotifyConfigError, parseNotifyOn, parseNotifyUrls, type NotifyState, type NotifyTarget } from './notify/targets.js'
 
 /**
@@ -82,7 +83,7 @@ export type Config = Omit<Env, 'JWT_SECRET' | 'JWT_SECRET_FILE' | 'JWT_SECRET_PR
   notifyOn: ReadonlySet<NotifyState>
   notifySecret?: string
   registryAliases: RegistryAliases
-  pushLabel: { key: string, value: string | undefined }
+  pushLabel: LabelSelector
 }
 
 export const MIN_SECRET_BYTES = 32
@@ -122,7 +123,7 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   }
   const hooks: Pick<Config, 'registryAliases' | 'pushLabel'> = {
     registryAliases: parseNamed('HOOK_REGISTRY_ALIASES', () => parseRegistryAliases(HOOK_REGISTRY_ALIASES)),
-    pushLabel: parseNamed('PUSH_LABEL', () => parsePushLabel(PUSH_LABEL))
+    pushLabel: parseNamed('PUSH_LABEL', () => parseLabelSelector(PUSH_LABEL))
   }
   const config: Config = {
     ...rest,

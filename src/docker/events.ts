@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import { EventStreamStopped } from '../errors.js'
 import { dockerEnv, dockerReason } from './runner.js'
 import { EventWaiters } from './event-waiters.js'
+import { splitLines } from './lines.js'
 import { compareTimeNano, nowTimeNano, parseServiceEvent, toDockerTime, type ServiceEvent } from './service-event.js'
 
 export type { ServiceAction, ServiceEvent } from './service-event.js'
@@ -76,7 +77,9 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
   #lastEventTime: string | undefined
   /** raw lines of the events at #lastEventTime, to drop them when `--since` replays them */
   #linesAtLastTime = new Set<string>()
-  readonly #stats = { spawns: 0, events: 0, badLines: 0 }
+  /** settles once the current child's 'close' (or spawn 'error') has been handled */
+  #childClosed: Promise<unknown> = Promise.resolve()
+  readonly #stats = { spawns: 0, restarts: 0, events: 0, badLines: 0 }
 
   constructor (options: ServiceEventsOptions) {
     super()
@@ -99,8 +102,8 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
     return this.#child?.pid
   }
 
-  /** processes spawned, service events emitted, lines that were not service events */
-  get stats (): { spawns: number, events: number, badLines: number, waiters: number } {
+  /** processes spawned, restarts scheduled, service events emitted, lines that were not service events */
+  get stats (): { spawns: number, restarts: number, events: number, badLines: number, waiters: number } {
     return { ...this.#stats, waiters: this.#waiters.size }
   }
 
@@ -112,7 +115,10 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
     this.#spawn()
   }
 
-  /** Kills the process without restart, rejects pending waiters; resolves once the process is gone. */
+  /**
+   * Kills the process without restart, rejects pending waiters; resolves once the process is gone
+   * and its end handled (its 'close': its last output read), so nothing of it comes later.
+   */
   async stop (): Promise<void> {
     if (!this.#running) return
     this.#running = false
@@ -122,12 +128,13 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
     const child = this.#child
     this.#child = undefined
     this.#setDown('stopped')
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
-    await new Promise<void>((resolve) => {
+    if (child === undefined) return
+    if (child.exitCode === null && child.signalCode === null) {
       const kill = setTimeout(() => child.kill('SIGKILL'), 2000).unref()
-      child.once('exit', () => { clearTimeout(kill); resolve() })
+      child.once('exit', () => clearTimeout(kill))
       child.kill('SIGTERM')
-    })
+    }
+    await this.#childClosed
   }
 
   /**
@@ -147,34 +154,17 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
     const args = ['events', '--format', '{{json .}}', '--filter', 'type=service', '--since', toDockerTime(this.#resumeFrom)]
     const child = spawn(this.#bin, args, { shell: false, env: this.#env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true })
     this.#child = child
+    // One emit runs every listener, so when stop() resumes after this, end() below has run too.
+    this.#childClosed = new Promise((resolve) => { child.once('close', resolve).once('error', resolve) })
     this.#stats.spawns++
     const spawnedAt = Date.now()
     let stderr = ''
-    let partial = ''
-    let discarding = false
     let ended = false
     const upTimer = setTimeout(() => this.#setUp(child), this.#upAfterMs).unref()
+    const lines = splitLines(LONGEST_LINE, (line) => this.#onLine(line, child), () => { this.#stats.badLines++ })
 
     child.stdout?.setEncoding('utf8')
-    child.stdout?.on('data', (chunk: string) => {
-      let start = 0
-      let newline = chunk.indexOf('\n')
-      while (newline !== -1) {
-        const line = partial + chunk.slice(start, newline)
-        partial = ''
-        if (discarding) discarding = false
-        else this.#onLine(line, child)
-        start = newline + 1
-        newline = chunk.indexOf('\n', start)
-      }
-      if (!discarding) partial += chunk.slice(start)
-      if (partial.length > LONGEST_LINE) {
-        // Not an event (those are a few hundred bytes): drop it up to its end, unbuffered.
-        this.#stats.badLines++
-        partial = ''
-        discarding = true
-      }
-    })
+    child.stdout?.on('data', (chunk: string) => lines.push(chunk))
     child.stderr?.setEncoding('utf8')
     child.stderr?.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_KEPT)
@@ -184,7 +174,7 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
       if (ended) return
       ended = true
       clearTimeout(upTimer)
-      if (partial !== '' && !discarding) this.#onLine(partial, child)
+      lines.flush()
       if (this.#child !== child) return // stopped: stop() has done the rest
       this.#child = undefined
       if (Date.now() - spawnedAt >= this.#stableAfterMs) this.#failures = 0
@@ -192,6 +182,7 @@ export class ServiceEvents extends EventEmitter<ServiceEventsMap> {
       this.#failures++
       this.#log.warn({ ...detail, reason, restartInMs: delay }, 'docker events stream ended; polling until it is back')
       this.#setDown(reason)
+      this.#stats.restarts++
       this.#restartTimer = setTimeout(() => this.#spawn(), delay).unref()
     }
     child.once('error', (error: NodeJS.ErrnoException) => {

@@ -58,14 +58,31 @@ export function targetImage (currentImage: string, tag?: string): string | undef
   return wanted === undefined ? undefined : `${repository}:${wanted}`
 }
 
+/** Docker's rule: the first component of a repository is a registry only if it looks like a host. */
+function isRegistryHost (first: string): boolean {
+  return first.includes('.') || first.includes(':') || first === 'localhost'
+}
+
 /** The registry host an image is pulled from, as keyed in Docker's config.json. */
 export function registryHost (image: string): string {
   const { repository } = parseImageRef(image)
   const slash = repository.indexOf('/')
   const first = slash === -1 ? '' : repository.slice(0, slash)
-  // Docker's rule: the first component is a registry only if it looks like a host.
-  if (first.includes('.') || first.includes(':') || first === 'localhost') return first
-  return 'docker.io'
+  return isRegistryHost(first) ? first : 'docker.io'
+}
+
+/** Docker Hub answers under several names; Docker itself treats them as one (`docker.io`). */
+const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
+
+/** A registry host as Docker compares it: lower-case (host names are case-insensitive), Docker Hub as `docker.io`. */
+export function normalizeRegistry (host: string): string {
+  const lower = host.toLowerCase()
+  return DOCKER_HUB_NAMES.has(lower) ? 'docker.io' : lower
+}
+
+/** A path inside a (normalised) registry: Docker Hub's official images live under `library/`. */
+export function normalizePath (registry: string, path: string): string {
+  return registry === 'docker.io' && !path.includes('/') ? `library/${path}` : path
 }
 
 /**
@@ -76,11 +93,9 @@ export function registryHost (image: string): string {
 export function normalizeRepository (repository: string): { registry: string, path: string, full: string } {
   const slash = repository.indexOf('/')
   const first = slash === -1 ? '' : repository.slice(0, slash)
-  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost'
-  let registry = hasRegistry ? first.toLowerCase() : 'docker.io'
-  let path = hasRegistry ? repository.slice(slash + 1) : repository
-  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = 'docker.io'
-  if (registry === 'docker.io' && !path.includes('/')) path = `library/${path}`
+  const hasRegistry = isRegistryHost(first)
+  const registry = hasRegistry ? normalizeRegistry(first) : 'docker.io'
+  const path = normalizePath(registry, hasRegistry ? repository.slice(slash + 1) : repository)
   return { registry, path, full: `${registry}/${path}` }
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ServiceState } from '../docker/swarm.js'
-import { hasLabel } from './labels.js'
+import { hasLabel } from '../docker/labels.js'
 import type { StoredBatch, Trigger } from '../store/records.js'
 import type { ServiceUpdater } from './updater.js'
 

@@ -1,7 +1,7 @@
 import { candidateServiceNames } from '../docker/names.js'
 import { normalizeImageTarget } from '../docker/image-ref.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
-import type { StoredBatch } from '../store/records.js'
+import { publicRecord, type ListQuery, type StoredBatch, type UpdateRecord } from '../store/records.js'
 import { byRequiredLabel, submitBatch, type BatchRequest } from './batch.js'
 import { planUpdates, type PlanEntry } from './plan.js'
 import { servicesOfStack, servicesRunning } from './find-services.js'
@@ -12,8 +12,9 @@ export type Target = { image: string } | { stack: string }
 
 /**
  * What the routes may ask of the engine, and all they reach it through: resolving a service,
- * updating one or many, and the dry run's plan. Docker is behind it (the Swarm, the registry
- * lookup of the plan), never called from a route.
+ * updating one or many, the dry run's plan, the records (one, a page, a batch) and readiness.
+ * Docker is behind it (the Swarm, the registry lookup of the plan), never called from a route; so
+ * is the store.
  */
 export class UpdateEngine {
   readonly #updater: ServiceUpdater
@@ -67,6 +68,30 @@ export class UpdateEngine {
 
   async plan (services: readonly ServiceState[], tag: string | undefined): Promise<PlanEntry[]> {
     return planUpdates(services, tag)
+  }
+
+  /** The record of an update: the live one (fresher), else the store's (also an earlier process's). */
+  get (updateId: string): UpdateRecord | undefined {
+    return this.#updater.getRecord(updateId)
+  }
+
+  /** A page of the history, newest first (the store's order and scope), each record as `get` gives it. */
+  list (query: ListQuery): { updates: UpdateRecord[], nextCursor: string | null } {
+    const page = this.#updater.store.list(query)
+    return { updates: page.updates.map((r) => this.#updater.liveRecord(r.updateId) ?? publicRecord(r)), nextCursor: page.nextCursor }
+  }
+
+  /** A multi-service update and the records of its updates (as `get` gives them), if it exists. */
+  batch (batchId: string): { batch: StoredBatch, records: UpdateRecord[] } | undefined {
+    const batch = this.#updater.store.getBatch(batchId)
+    if (batch === undefined) return undefined
+    const records = batch.updateIds.map((id) => this.get(id)).filter((r): r is UpdateRecord => r !== undefined)
+    return { batch, records }
+  }
+
+  /** Resolves when Docker answers and this node is a Swarm manager; throws the reason otherwise. */
+  async checkReady (): Promise<void> {
+    await this.#updater.checkReady()
   }
 
   /** Is this the updater's own service? (Waiting for it is impossible.) */

@@ -53,3 +53,19 @@ export function jobFrom (record: StoredUpdate, tag?: string, snapshot?: ServiceS
   const done = new Promise<void>((resolve) => { markDone = resolve })
   return { record, tag, joinKey: tag ?? '', started: false, blocking: false, writing: false, final: false, snapshot, watch: new AbortController(), done, markDone }
 }
+
+/**
+ * What jobs count for the metrics: Docker updates running (started, their lane held), and updates
+ * waiting for their turn (not started). Final ones and timed-out ones that let their lane go count
+ * for neither.
+ */
+export function loadOf (jobs: Iterable<Job>): { running: number, queued: number } {
+  let running = 0
+  let queued = 0
+  for (const job of jobs) {
+    if (job.final) continue
+    if (job.started && job.blocking) running++
+    else if (!job.started) queued++
+  }
+  return { running, queued }
+}

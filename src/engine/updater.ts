@@ -3,7 +3,7 @@ import { isValidTag } from '../docker/names.js'
 import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
 import { InvalidTag, ServiceNotEnabled, ShuttingDown } from '../errors.js'
-import { newJob, type Job } from './job.js'
+import { loadOf, newJob, type Job } from './job.js'
 import type { Answer, UpdateRequest, UpdaterOptions } from './types.js'
 import { startDockerUpdate } from './start-update.js'
 import { JobLedger } from './ledger.js'
@@ -15,7 +15,7 @@ import { EventDrivenSource } from './event-source.js'
 import { publicRecord, type UpdateRecord, type UpdateStore } from '../store/records.js'
 import { ServiceReads } from './service-reads.js'
 import { Semaphore } from './semaphore.js'
-import { hasLabel } from './labels.js'
+import { hasLabel } from '../docker/labels.js'
 import { resumeUnfinished } from './recovery.js'
 import { moveTo } from './transitions.js'
 
@@ -23,7 +23,7 @@ export type { Answer, RecordEvent, UpdateRequest, UpdaterOptions } from './types
 
 /**
  * Resolves services and rolls them onto their newest image, one Docker update per service at a
- * time (updates/lanes.ts), and tells every waiting caller the truth about the update it joined:
+ * time (engine/lanes.ts), and tells every waiting caller the truth about the update it joined:
  * its final state, or `timeout` at its own deadline. Records are written to the store before any
  * answer names them.
  */
@@ -88,14 +88,7 @@ export class ServiceUpdater {
 
   /** Counts for metrics: Docker updates running, and updates waiting for their turn. */
   get load (): { running: number, queued: number } {
-    let running = 0
-    let queued = 0
-    for (const job of this.#lanes.jobs()) {
-      if (job.final) continue
-      if (job.started && job.blocking) running++
-      else if (!job.started) queued++
-    }
-    return { running, queued }
+    return loadOf(this.#lanes.jobs())
   }
 
   /** Is this the updater's own service? Waiting for it is impossible: Swarm replaces this process. */
@@ -105,7 +98,7 @@ export class ServiceUpdater {
 
   /**
    * The service a request means: exactly `appName`, else the stack convention
-   * `<appName>_<appName>`. Concurrent requests for one name share one read (updates/service-reads.ts).
+   * `<appName>_<appName>`. Concurrent requests for one name share one read (engine/service-reads.ts).
    */
   async resolveService (appName: string, names?: readonly string[]): Promise<ServiceState> {
     return this.#reads.resolve(appName, names)

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { imageDigest, normalizeRepository, parseImageRef } from '../docker/image-ref.js'
+import { imageDigest, normalizePath } from '../docker/image-ref.js'
+import { canonicalRegistry, parseRegistryAliases, runsImage, type RegistryAliases } from '../docker/image-match.js'
 import { isValidTag } from '../docker/names.js'
 
 export type HookSource = 'distribution' | 'github' | 'harbor' | 'dockerhub'
@@ -34,47 +35,7 @@ export interface PushOrigin {
   services?: string[]
 }
 
-/** `host[:port]` → the name it is compared by (every alias of one registry maps to one name). */
-export type RegistryAliases = ReadonlyMap<string, string>
-
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/
-
-/** Docker Hub answers under several names; Docker itself treats them as one (`docker.io`). */
-const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
-
-/** A registry host as compared: lower-case (host names are case-insensitive), Docker Hub as docker.io. */
-export function canonicalRegistry (host: string, aliases: RegistryAliases = new Map()): string {
-  const lower = host.toLowerCase()
-  const hub = DOCKER_HUB_NAMES.has(lower) ? 'docker.io' : lower
-  return aliases.get(hub) ?? hub
-}
-
-/**
- * `HOOK_REGISTRY_ALIASES`: `a=b,c=d` says a and b name the same registry (as do c and d), e.g.
- * `localhost:5000=127.0.0.1:5000`. Chains join (`a=b,b=c`). Every member of a group maps to the
- * group's smallest name, so comparison is one lookup per side. Throws on a malformed pair.
- */
-export function parseRegistryAliases (value: string | undefined): RegistryAliases {
-  const parent = new Map<string, string>()
-  const find = (x: string): string => {
-    let root = x
-    while (parent.has(root) && parent.get(root) !== root) root = parent.get(root)!
-    return root
-  }
-  for (const pair of (value ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0)) {
-    const sides = pair.split('=').map((s) => s.trim())
-    if (sides.length !== 2 || sides.some((s) => !/^[A-Za-z0-9.[\]:-]+$/.test(s))) {
-      throw new TypeError(`invalid registry alias ${JSON.stringify(pair)}: expected host[:port]=host[:port]`)
-    }
-    const [a, b] = sides.map((s) => canonicalRegistry(s)) as [string, string]
-    for (const x of [a, b]) if (!parent.has(x)) parent.set(x, x)
-    const [ra, rb] = [find(a), find(b)]
-    if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb)
-  }
-  const aliases = new Map<string, string>()
-  for (const name of parent.keys()) aliases.set(name, find(name))
-  return aliases
-}
 
 /**
  * Builds a PushEvent from what a provider reported, or undefined when it is not a tag push we can
@@ -88,7 +49,7 @@ export function pushEvent (fields: { source: HookSource, id: string, registry: s
   // as spelled on GitHub.
   let repository = fields.repository.toLowerCase().replace(/^\/+|\/+$/g, '')
   if (repository.length === 0 || !/^[a-z0-9._/-]+$/.test(repository)) return undefined
-  if (registry === 'docker.io' && !repository.includes('/')) repository = `library/${repository}`
+  repository = normalizePath(registry, repository)
   return {
     source,
     id,
@@ -107,24 +68,14 @@ export function derivedEventId (...parts: unknown[]): string {
 
 /**
  * Does a service running `serviceImage` (its spec image, `[registry/]path[:tag][@digest]`) follow
- * the pushed repository and tag? Registries compare case-insensitively and through `aliases`;
- * Docker Hub official images match with or without `library/`; no tag means `latest`. An image
+ * the pushed repository and tag? The one image matcher (src/docker/image-match.ts) with what hooks
+ * add: registries compare through `aliases` (HOOK_REGISTRY_ALIASES) and paths regardless of case.
+ * Docker Hub official images match with or without `library/`; no tag means `latest`; an image
  * pinned by digest alone follows no tag, so it never matches.
  */
 export function matchesPush (serviceImage: string, event: PushEvent, aliases: RegistryAliases | string = new Map()): boolean {
   const table = typeof aliases === 'string' ? parseRegistryAliases(aliases) : aliases
-  let ref
-  try {
-    ref = parseImageRef(serviceImage)
-  } catch {
-    return false
-  }
-  const tag = ref.tag ?? (ref.digest === undefined ? 'latest' : undefined)
-  if (tag !== event.tag) return false
-  const { registry, path } = normalizeRepository(ref.repository)
-  if (canonicalRegistry(registry, table) !== canonicalRegistry(event.registry, table)) return false
-  const eventPath = event.registry === 'docker.io' && !event.repository.includes('/') ? `library/${event.repository}` : event.repository
-  return path.toLowerCase() === eventPath.toLowerCase()
+  return runsImage(serviceImage, { registry: event.registry, path: event.repository, tag: event.tag }, { aliases: table, ignorePathCase: true })
 }
 
 /** The service spec already pins the pushed digest: updating it would restart for nothing. */
@@ -135,20 +86,6 @@ export function isOnDigest (serviceImage: string, event: PushEvent): boolean {
 /** `registry/repository:tag`, for log lines and `image` targets. */
 export function pushedImage (event: PushEvent): string {
   return `${event.registry}/${event.repository}:${event.tag}`
-}
-
-/** `PUSH_LABEL` (`key=value`, or `key` alone for "present with any value"). */
-export function parsePushLabel (value: string): { key: string, value: string | undefined } {
-  const eq = value.indexOf('=')
-  const key = (eq === -1 ? value : value.slice(0, eq)).trim()
-  if (key.length === 0) throw new TypeError(`invalid label ${JSON.stringify(value)}: expected key=value`)
-  return { key, value: eq === -1 ? undefined : value.slice(eq + 1) }
-}
-
-/** Does a service carrying `labels` opt in to push-triggered updates? */
-export function hasPushLabel (labels: Readonly<Record<string, string>> | undefined, label: { key: string, value: string | undefined }): boolean {
-  const actual = labels?.[label.key]
-  return actual !== undefined && (label.value === undefined || actual === label.value)
 }
 
 /** What a parser made of one delivery: the tag pushes, and how many events did not count. */

@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { hasPushLabel, isOnDigest, matchesPush, pushedImage, type PushEvent, type PushOrigin, type RegistryAliases } from './events.js'
+import { isOnDigest, matchesPush, pushedImage, type PushEvent, type PushOrigin } from './events.js'
+import type { RegistryAliases } from '../docker/image-match.js'
+import { hasLabel, type LabelSelector } from '../docker/labels.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
 import { byRequiredLabel, submitBatch } from '../engine/batch.js'
 import type { StoredBatch } from '../store/records.js'
@@ -10,7 +12,7 @@ export interface PushOptions {
   updater: ServiceUpdater
   log: FastifyBaseLogger
   aliases: RegistryAliases
-  pushLabel: { key: string, value: string | undefined }
+  pushLabel: LabelSelector
   /** may a credential with this scope update this service? (the token's `services` claim) */
   allowed: (scope: string[] | undefined, service: string) => boolean
 }
@@ -35,7 +37,7 @@ export function pushHandler (options: PushOptions): (events: PushEvent[], origin
 
   function startBatch (event: PushEvent, origin: PushOrigin, services: ServiceState[]): void {
     const image = pushedImage(event)
-    const matching = services.filter((s) => matchesPush(s.image, event, aliases) && hasPushLabel(s.labels, pushLabel) && allowed(origin.services, s.name))
+    const matching = services.filter((s) => matchesPush(s.image, event, aliases) && hasLabel(s.labels, pushLabel) && allowed(origin.services, s.name))
     const behind: ServiceState[] = []
     const current: Array<{ service: string, reason: string }> = []
     for (const s of matching) {

@@ -16,7 +16,7 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
     schema: { summary: 'Readiness: Docker reachable and this node a Swarm manager', response: { 200: ok, 503: Type.Ref('ErrorReply') } }
   }, async (request, reply) => {
     try {
-      await app.updater.checkReady()
+      await app.engine.checkReady()
     } catch (error) {
       const { message, code } = error as { message: string, code?: string }
       request.log.warn({ code, reason: message }, 'not ready')

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { BatchParams, BatchReply, UpdateParams, UpdateRecord, UpdatesPage, UpdatesQuery, errorReplies } from '../schemas/update.js'
 import { BatchNotFound, UpdateNotFound } from '../errors.js'
-import { publicRecord, type UpdateRecord as Record } from '../store/records.js'
+import type { ListQuery } from '../store/records.js'
 import { batchReply } from './update.js'
 import { queryValidatorCompiler } from './query-validator.js'
 
@@ -19,7 +19,7 @@ export default async function updatesRoutes (fastify: FastifyInstance): Promise<
     onRequest: app.authenticate,
     schema: { summary: 'The state of an update', security: [{ bearerAuth: [] }], params: UpdateParams, response: { 200: Type.Ref(UpdateRecord), ...denied } }
   }, async (request) => {
-    const found = app.updater.getRecord(request.params.updateId)
+    const found = app.engine.get(request.params.updateId)
     // Out of scope is answered as absent (docs/API.md): a 403 would name the service and confirm the record.
     if (found === undefined || !app.mayUpdate(request, [found.appName, found.service])) throw new UpdateNotFound(request.params.updateId)
     return found
@@ -38,8 +38,8 @@ export default async function updatesRoutes (fastify: FastifyInstance): Promise<
     const { service, status, since, limit = 20, cursor } = request.query
     // Existence is not revealed: records outside the scope are skipped as if they did not exist.
     // A token for every service needs no filter (the store then skips its scope scan).
-    const visible = app.seesAllServices(request) ? undefined : (names: Pick<Record, 'appName' | 'service'>): boolean => app.mayUpdate(request, [names.appName, names.service])
-    const page = app.updater.store.list({
+    const visible: ListQuery['visible'] = app.seesAllServices(request) ? undefined : (names) => app.mayUpdate(request, [names.appName, names.service])
+    return app.engine.list({
       limit,
       ...(visible !== undefined && { visible }),
       ...(service !== undefined && { service }),
@@ -47,16 +47,15 @@ export default async function updatesRoutes (fastify: FastifyInstance): Promise<
       ...(since !== undefined && { since }),
       ...(cursor !== undefined && { cursor })
     })
-    return { updates: page.updates.map((r) => app.updater.liveRecord(r.updateId) ?? publicRecord(r)), nextCursor: page.nextCursor }
   })
 
   app.get('/batches/:batchId', {
     onRequest: app.authenticate,
     schema: { summary: 'The state of a multi-service update', security: [{ bearerAuth: [] }], params: BatchParams, response: { 200: Type.Ref(BatchReply), ...denied } }
   }, async (request) => {
-    const batch = app.updater.store.getBatch(request.params.batchId)
-    if (batch === undefined) throw new BatchNotFound(request.params.batchId)
-    const records = batch.updateIds.map((id) => app.updater.getRecord(id)).filter((r): r is Record => r !== undefined)
+    const found = app.engine.batch(request.params.batchId)
+    if (found === undefined) throw new BatchNotFound(request.params.batchId)
+    const { batch, records } = found
     const visible = records.filter((r) => app.mayUpdate(request, [r.appName, r.service]))
     if (visible.length === 0) throw new BatchNotFound(request.params.batchId)
     return batchReply({ ...batch, skipped: batch.skipped.filter((s) => app.mayUpdate(request, [s.service])) }, visible)

@@ -1,7 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
-import { hasPushLabel, isOnDigest, matchesPush, parsePushLabel, parseRegistryAliases, pushEvent, type PushEvent } from '../../src/hooks/events.ts'
+import { isOnDigest, matchesPush, pushEvent, type PushEvent } from '../../src/hooks/events.ts'
+import { parseRegistryAliases } from '../../src/docker/image-match.ts'
+import { hasLabel, parseLabelSelector } from '../../src/docker/labels.ts'
 import { DeliveryLog } from '../../src/hooks/deliveries.ts'
 import { redactRequestUrl } from '../../src/hooks/redact.ts'
 import { secretsEqual, validGithubSignature } from '../../src/hooks/credentials.ts'
@@ -72,13 +74,13 @@ test('pushEvent refuses what is not a tag push', () => {
 })
 
 test('PUSH_LABEL: key=value, or key alone for any value', () => {
-  const label = parsePushLabel('container-updater.on-push=true')
+  const label = parseLabelSelector('container-updater.on-push=true')
   assert.deepEqual(label, { key: 'container-updater.on-push', value: 'true' })
-  assert.ok(hasPushLabel({ 'container-updater.on-push': 'true' }, label))
-  assert.ok(!hasPushLabel({ 'container-updater.on-push': 'false' }, label))
-  assert.ok(!hasPushLabel(undefined, label))
-  assert.ok(hasPushLabel({ deploy: '' }, parsePushLabel('deploy')))
-  assert.throws(() => parsePushLabel('=x'), TypeError)
+  assert.ok(hasLabel({ 'container-updater.on-push': 'true' }, label))
+  assert.ok(!hasLabel({ 'container-updater.on-push': 'false' }, label))
+  assert.ok(!hasLabel(undefined, label))
+  assert.ok(hasLabel({ deploy: '' }, parseLabelSelector('deploy')))
+  assert.throws(() => parseLabelSelector('=x'), TypeError)
 })
 
 test('DeliveryLog: a repeated id is a duplicate until it ages out or is pushed out', () => {

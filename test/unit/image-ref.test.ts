@@ -35,18 +35,18 @@ test('registry host: only a first component that looks like a host', () => {
 
 test('image targets compare as Docker normalises repositories', async () => {
   const { normalizeImageTarget } = await import('../../src/docker/image-ref.ts')
-  const { runsImage } = await import('../../src/engine/find-services.js')
+  const { runsImage } = await import('../../src/docker/image-match.ts')
   assert.equal(normalizeImageTarget('nginx').full, 'docker.io/library/nginx:latest')
   assert.equal(normalizeImageTarget('index.docker.io/library/nginx:1.27').full, 'docker.io/library/nginx:1.27')
   assert.equal(normalizeImageTarget('user/app:v1').full, 'docker.io/user/app:v1')
   assert.equal(normalizeImageTarget('127.0.0.1:5000/a/b').full, '127.0.0.1:5000/a/b:latest')
   assert.equal(normalizeImageTarget('GHCR.io/org/app:v2').full, 'ghcr.io/org/app:v2')
   assert.throws(() => normalizeImageTarget(`nginx@${digest}`), TypeError)
-  const target = normalizeImageTarget('nginx').full
+  const target = normalizeImageTarget('nginx')
   assert.equal(runsImage(`nginx:latest@${digest}`, target), true)
   assert.equal(runsImage(`docker.io/library/nginx@${digest}`, target), false, 'pinned by digest alone: no tag')
   assert.equal(runsImage('docker.io/library/nginx', target), true, 'no tag is latest')
   assert.equal(runsImage('nginx:1.27', target), false)
   assert.equal(runsImage('mirror.example:5000/library/nginx:latest', target), false, 'another registry')
-  assert.equal(runsImage('127.0.0.1:5000/a/b:latest', normalizeImageTarget('127.0.0.1:5000/a/b').full), true)
+  assert.equal(runsImage('127.0.0.1:5000/a/b:latest', normalizeImageTarget('127.0.0.1:5000/a/b')), true)
 })

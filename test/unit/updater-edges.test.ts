@@ -61,16 +61,21 @@ test('a timed-out update is superseded by the next one, never credited with its 
 })
 
 test('while a Docker update runs within its deadline, the next one waits: never two at once', async () => {
-  const { docker, updater } = setup({ updateTimeoutMs: 2000 })
+  // Every change of a record, with the Docker updates issued when it was made: B's absence is
+  // proven at the moment A ends, not after a pause.
+  const changes: Array<{ id: string, status: string, updates: number }> = []
+  const { docker, updater } = setup({ updateTimeoutMs: 2000, onChange: (record) => changes.push({ id: record.updateId, status: record.status, updates: updateCalls(docker).length }) })
   docker.addService('web', IMAGE, { pollsToFinish: 30 })
   const service = await updater.resolveService('web')
   const a = updater.submit(service, { appName: 'web', tag: 'v1' })
   await until(() => updateCalls(docker).length === 1, 'A started')
   const b = updater.submit(service, { appName: 'web', tag: 'v2' })
-  await sleep(20)
-  assert.equal(updateCalls(docker).length, 1, 'B queued behind A')
+  assert.deepEqual(updater.load, { running: 1, queued: 1 }, 'B queued behind A')
   assert.equal((await a.wait()).record.status, 'completed')
+  const aEnded = changes.findIndex((c) => c.id === a.record.updateId && c.status === 'completed')
+  assert.equal(changes[aEnded]?.updates, 1, 'B queued behind A: no second Docker update until A ended')
   assert.equal((await b.wait()).record.status, 'completed')
+  assert.ok(changes.findIndex((c) => c.id === b.record.updateId && c.status === 'updating') > aEnded, 'B started after A ended')
   assert.equal(updateCalls(docker).length, 2)
 })
 
@@ -253,7 +258,8 @@ test('the updater\'s own service: answered at once, and left for the next instan
   assert.match(job.record.message ?? '', /instance that takes over/)
   await until(() => self.forceUpdate === 1, 'started')
   updater.beginShutdown(10)
-  await sleep(30)
+  // A caller waiting for it is answered at the shutdown deadline: the record stays as it is.
+  assert.equal((await job.wait()).record.status, 'updating', 'past the shutdown deadline, not timed out')
   await updater.close()
   assert.equal(store.get(job.record.updateId)?.status, 'updating', 'still running in Swarm: the successor settles it')
 })
