@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { loggerOptions } from '../../src/server.ts'
 import { bearer, build, testConfig } from '../helper.ts'
-import { REGISTRY, digestOf, inspect, swarmSkip, until } from '../swarm-fixtures.ts'
+import { REGISTRY, digestOf, inspect, swarmSkip, uniqueName, until } from '../swarm-fixtures.ts'
 import { callsOf, faultyDocker, serviceWithNewImage, type FaultyDocker } from '../fault-fixtures.ts'
 import { distributionEvent } from '../unit/hooks-payloads.ts'
 import { tempDir } from '../unit/store-fixtures.ts'
@@ -101,4 +101,18 @@ test('faults: a delivery whose service read fails is not lost: read again once; 
   for (const s of [once, always]) {
     assert.equal((await callsOf(docker, 'service update')).filter((c) => c.args.includes(s.id)).length, 1, `${s.name}: one update`)
   }
+})
+
+test('faults: deliveries arriving while the services are being read share that one docker service ls', { skip: swarmSkip }, async (t) => {
+  // The first read is held open (10 s, far more than ten injected requests take) so the others arrive during it.
+  const docker = await faultyDocker(t, [{ command: 'service ls', calls: [1], fault: 'delay', ms: 10_000 }])
+  const { app, lines } = await hookedApp(t, docker)
+  const repo = uniqueName('cu-hook-shared')
+  const digest = 'sha256:' + 'd'.repeat(64)
+  assert.deepEqual(await deliver(app, repo, 'shared-0', digest), { accepted: 1, ignored: 0, duplicate: 0 })
+  await until('the first read to be in flight', async () => (await callsOf(docker, 'service ls')).length === 1 ? true : undefined)
+  for (let n = 1; n < 10; n++) assert.deepEqual(await deliver(app, repo, `shared-${n}`, digest), { accepted: 1, ignored: 0, duplicate: 0 })
+  await until('the ten deliveries decided', () => summaries(lines).length >= 10 ? true : undefined, 60_000)
+  assert.equal((await callsOf(docker, 'service ls')).length, 1, 'one read for the ten deliveries')
+  assert.ok(summaries(lines).every((l) => (l.hook as { nothingToUpdate: number }).nothingToUpdate === 1))
 })
