@@ -84,8 +84,9 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
         body,
         ...(source === 'dockerhub' && { params: DockerhubParams }),
         // 403: a read token of ours (docs/API.md, Tokens) triggers nothing; nor does one without `services`
-        // under JWT_REQUIRE_SCOPE.
-        response: { 202: HookReceipt, ...errorReplies(security.length > 0 ? [400, 401, 403, 413, 415, 429] : [400, 401, 413, 415, 429]) }
+        // under JWT_REQUIRE_SCOPE. 503: the handled event ids could not be read or written (the record
+        // database); nothing was handed over, so the registry's retry is welcome.
+        response: { 202: HookReceipt, ...errorReplies(security.length > 0 ? [400, 401, 403, 413, 415, 429, 503] : [400, 401, 413, 415, 429, 503]) }
       }
     }
   }

@@ -8,6 +8,8 @@ import { FakeDocker } from '../fake-docker.ts'
 import { bearer, testConfig } from '../helper.ts'
 import { distributionEvent } from '../unit/hooks-payloads.ts'
 import { tempDir } from '../unit/store-fixtures.ts'
+import { StoreUnavailable } from '../../src/errors.ts'
+import type { DeliveryMemory } from '../../src/hooks/deliveries.ts'
 
 /** The app on a data directory, with a recording onPush; closed when the test ends. */
 async function appOn (t: Parameters<typeof tempDir>[0], dataDir: string, received: PushEvent[]) {
@@ -59,4 +61,25 @@ test('hooks: with DATA_DIR=:memory: the ids are remembered in memory, per source
   const body = { events: [distributionEvent({ id: 'm-1' }), distributionEvent({ id: 'm-1' })] }
   assert.deepEqual(await deliver(app, body), { accepted: 1, ignored: 0, duplicate: 1 }, 'one body repeating an id counts it once')
   assert.deepEqual(await deliver(app, body), { accepted: 0, ignored: 0, duplicate: 2 })
+})
+
+test('hooks: the handled ids cannot be read or written: 503 as documented, nothing handed over (the registry retries)', async (t) => {
+  const received: PushEvent[] = []
+  const broken: DeliveryMemory = {
+    remember: () => { throw new StoreUnavailable('database /data/updates.db could not be written: SQLITE_FULL') },
+    forget: () => {},
+    close: () => {}
+  }
+  const app = await buildApp(testConfig(), { runner: new FakeDocker().runner, hooks: { memory: broken }, onPush: (events) => { received.push(...events) } })
+  t.after(() => app.close())
+  const doc = (await app.inject('/docs/json')).json() as { paths: Record<string, { post: { responses: Record<string, unknown> } }> }
+  const res = await app.inject({ method: 'POST', url: '/hooks/distribution', headers: { ...bearer(), 'content-type': 'application/json' }, payload: JSON.stringify({ events: [distributionEvent()] }) })
+  assert.equal(res.statusCode, 503, res.body)
+  const body = res.json() as Record<string, unknown>
+  assert.deepEqual(Object.keys(body).sort(), ['code', 'error', 'message', 'statusCode'], 'the error body')
+  assert.equal(body.code, 'CU_STORE_UNAVAILABLE')
+  assert.match(String(body.message), /SQLITE_FULL/)
+  const responses = doc.paths['/hooks/distribution']!.post.responses
+  assert.deepEqual(responses['503'], responses['401'], '503 is documented with the error body, as every error status')
+  assert.equal(received.length, 0)
 })
