@@ -96,7 +96,7 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
     const { events, ignored } = parse(parseJson(request.body))
     // Ids are bounded before anything keeps them: a sender controls their length (issue #24 item 3).
     for (const event of events) event.id = boundedEventId(event.id)
-    const seen = memory.remember(source, events.map((event) => event.id))
+    const seen = events.length === 0 ? [] : memory.remember(source, events.map((event) => event.id))
     const fresh = events.filter((_event, i) => seen[i])
     const duplicate = events.length - fresh.length
     const principal = request.principal
