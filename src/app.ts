@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
 import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
@@ -16,6 +17,9 @@ import watchPlugin from './plugins/watch.js'
 import hookRoutes, { type HooksOptions } from './routes/hooks.js'
 import type { PushEvent, PushOrigin } from './hooks/events.js'
 import { pushHandler } from './hooks/push.js'
+import { DeliveryLog } from './hooks/deliveries.js'
+import { openDeliveryStore } from './hooks/delivery-store.js'
+import { DATABASE_FILE } from './store/sqlite-store.js'
 import { UpdateEngine } from './engine/engine.js'
 import { serviceAllowed } from './auth/scope.js'
 import healthRoutes from './routes/health.js'
@@ -147,9 +151,15 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(uiRoutes)
   await app.register(watchPlugin, { config })
   await app.register(watchRoutes)
+  // Handled event ids, in the record database (migrated by the docker plugin) so that a redelivery
+  // after a restart is still a duplicate; in memory with DATA_DIR=:memory:.
+  const deliveries = config.DATA_DIR === ':memory:'
+    ? new DeliveryLog(options.hooks?.deliveries)
+    : openDeliveryStore(join(config.DATA_DIR, DATABASE_FILE), options.hooks?.deliveries)
+  app.addHook('onClose', async () => deliveries.close())
   app.decorate('onPush', options.onPush ?? pushHandler({
-    swarm: app.swarm,
-    updater: app.updater,
+    engine: app.engine,
+    forget: (source, ids) => deliveries.forget(source, ids),
     log: app.log.child({ component: 'hooks' }),
     aliases: config.registryAliases,
     pushLabel: config.pushLabel,
@@ -157,7 +167,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     // enforced on the bearer hooks by routes/hooks.ts; GitHub and Docker Hub deliveries carry no token of ours.
     allowed: (services, name) => services === undefined || serviceAllowed(services, name)
   }))
-  await app.register(hookRoutes, { githubSecret: config.GITHUB_WEBHOOK_SECRET, dockerhubToken: config.DOCKERHUB_WEBHOOK_TOKEN, ...options.hooks })
+  await app.register(hookRoutes, { githubSecret: config.GITHUB_WEBHOOK_SECRET, dockerhubToken: config.DOCKERHUB_WEBHOOK_TOKEN, memory: deliveries, ...options.hooks })
 
   return app
 }

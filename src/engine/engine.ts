@@ -43,6 +43,14 @@ export class UpdateEngine {
     return 'image' in target ? servicesRunning(this.#swarm, target.image) : servicesOfStack(this.#swarm, target.stack)
   }
 
+  /**
+   * Every service of the swarm (those carrying `label`, `key` or `key=value`, when given), as
+   * `docker service ls` and `inspect` read them: registry pushes match their images.
+   */
+  async listServices (label?: string): Promise<ServiceState[]> {
+    return this.#swarm.listServices(label)
+  }
+
   /** The tag a target implies for its services (an image's own), if any. */
   tagOf (target: Target): string | undefined {
     return 'image' in target ? normalizeImageTarget(target.image).tag : undefined

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import { errorReplies } from '../schemas/update.js'
 import { Forbidden } from '../errors.js'
-import { DeliveryLog } from '../hooks/deliveries.js'
+import { boundedEventId, DeliveryLog, type DeliveryLimits, type DeliveryMemory } from '../hooks/deliveries.js'
 import { secretsEqual, validGithubSignature } from '../hooks/credentials.js'
 import { InvalidHookBody } from '../hooks/errors.js'
 import { pushedImage, type HookSource, type ParsedDelivery, type PushEvent, type PushOrigin } from '../hooks/events.js'
@@ -26,9 +26,17 @@ export interface HooksOptions {
   githubSecret?: string | undefined
   /** DOCKERHUB_WEBHOOK_TOKEN (at least 32 characters); POST /hooks/dockerhub/:token exists only when it is set */
   dockerhubToken?: string | undefined
-  /** how many event ids are remembered per source, and for how long (defaults 10 000 and 24 h) */
-  deliveries?: { max?: number, ttlMs?: number }
+  /**
+   * where handled event ids are remembered (app.ts: the record database, or memory with
+   * DATA_DIR=:memory:); without it, an in-memory log of `deliveries` limits
+   */
+  memory?: DeliveryMemory
+  /** how many event ids are remembered, and for how long (defaults 10 000 and 24 h) */
+  deliveries?: DeliveryLimits
 }
+
+/** How many pushed images the line of a delivery names (a batch can carry thousands). */
+const LOGGED_IMAGES = 5
 
 /** Every content type a registry posts; all are read as raw bytes (GitHub signs the exact bytes). */
 const CONTENT_TYPES = ['application/json', DISTRIBUTION_EVENTS_TYPE, DISTRIBUTION_V3_EVENTS_TYPE, CLOUDEVENTS_TYPE]
@@ -55,12 +63,7 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
   if (dockerhubToken !== undefined && dockerhubToken.length < DOCKERHUB_TOKEN_MIN_LENGTH) {
     throw new Error(`DOCKERHUB_WEBHOOK_TOKEN must be at least ${DOCKERHUB_TOKEN_MIN_LENGTH} characters (it is the whole credential)`)
   }
-  const logs = new Map<HookSource, DeliveryLog>()
-  const deliveryLog = (source: HookSource): DeliveryLog => {
-    let log = logs.get(source)
-    if (log === undefined) logs.set(source, log = new DeliveryLog(options.deliveries))
-    return log
-  }
+  const memory = options.memory ?? new DeliveryLog(options.deliveries)
 
   // Replaces, in this scope only, the JSON parser: the body stays a Buffer until the handler has
   // checked the credential (the signature is over these exact bytes), and then it is parsed.
@@ -81,8 +84,9 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
         body,
         ...(source === 'dockerhub' && { params: DockerhubParams }),
         // 403: a read token of ours (docs/API.md, Tokens) triggers nothing; nor does one without `services`
-        // under JWT_REQUIRE_SCOPE.
-        response: { 202: HookReceipt, ...errorReplies(security.length > 0 ? [400, 401, 403, 413, 415, 429] : [400, 401, 413, 415, 429]) }
+        // under JWT_REQUIRE_SCOPE. 503: the handled event ids could not be read or written (the record
+        // database); nothing was handed over, so the registry's retry is welcome.
+        response: { 202: HookReceipt, ...errorReplies(security.length > 0 ? [400, 401, 403, 413, 415, 429, 503] : [400, 401, 413, 415, 429, 503]) }
       }
     }
   }
@@ -90,8 +94,10 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
   /** Parses, de-duplicates and hands over one delivery; answers 202 with the counts. */
   async function receive (request: FastifyRequest, reply: FastifyReply, source: HookSource, parse: (body: unknown) => ParsedDelivery) {
     const { events, ignored } = parse(parseJson(request.body))
-    const log = deliveryLog(source)
-    const fresh = events.filter((event) => log.remember(event.id))
+    // Ids are bounded before anything keeps them: a sender controls their length (issue #24 item 3).
+    for (const event of events) event.id = boundedEventId(event.id)
+    const seen = events.length === 0 ? [] : memory.remember(source, events.map((event) => event.id))
+    const fresh = events.filter((_event, i) => seen[i])
     const duplicate = events.length - fresh.length
     const principal = request.principal
     const origin: PushOrigin = {
@@ -103,7 +109,7 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
     // A push to a Distribution registry reports every blob too: only deliveries that carried a
     // tag push are worth an info line.
     request.log[events.length > 0 ? 'info' : 'debug']({
-      hook: { source, subject: origin.subject, accepted: fresh.length, ignored, duplicate, images: fresh.map(pushedImage) }
+      hook: { source, subject: origin.subject, accepted: fresh.length, ignored, duplicate, images: fresh.slice(0, LOGGED_IMAGES).map(pushedImage) }
     }, 'registry push received')
     if (fresh.length > 0) {
       try {
@@ -112,7 +118,7 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
         if (pending instanceof Promise) pending.catch((error: unknown) => request.log.error({ err: error }, 'push handling failed'))
       } catch (error) {
         // Not handed over: forget the ids so the registry's retry is accepted, and answer 5xx.
-        for (const event of fresh) log.forget(event.id)
+        memory.forget(source, fresh.map((event) => event.id))
         throw error
       }
     }

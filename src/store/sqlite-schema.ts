@@ -7,7 +7,7 @@ import type { Action, StoredBatch, StoredUpdate, Trigger, UpdateState } from './
  * The `_ms` columns are the instants the store sorts and prunes by (the ISO strings are kept as
  * given, so a record reads back exactly as it was saved).
  */
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -90,6 +90,19 @@ const MIGRATIONS: Record<number, string> = {
     ALTER TABLE updates ADD COLUMN reason TEXT;
     ALTER TABLE updates ADD COLUMN action TEXT;
     ALTER TABLE updates ADD COLUMN held_until TEXT;
+  `,
+  // Migration 4 (issue #24 item 6; the lead renumbers it when merging): the event ids of registry
+  // push deliveries already handled (src/hooks/delivery-store.ts), so a redelivery after a restart is
+  // still a duplicate. Bounded by the store: ids are at most 128 characters (longer ones are kept as
+  // their sha256), rows older than the TTL go, and the oldest go beyond the count.
+  4: `
+    CREATE TABLE hook_deliveries (
+      source TEXT NOT NULL,
+      event_id TEXT NOT NULL,
+      seen_ms INTEGER NOT NULL,
+      PRIMARY KEY (source, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX hook_deliveries_by_age ON hook_deliveries (seen_ms);
   `
 }
 

@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto'
 import { isOnDigest, matchesPush, pushEvent, type PushEvent } from '../../src/hooks/events.ts'
 import { parseRegistryAliases } from '../../src/docker/image-match.ts'
 import { hasLabel, parseLabelSelector } from '../../src/docker/labels.ts'
-import { DeliveryLog } from '../../src/hooks/deliveries.ts'
+import { boundedEventId, DeliveryLog, MAX_EVENT_ID_LENGTH } from '../../src/hooks/deliveries.ts'
 import { redactRequestUrl } from '../../src/hooks/redact.ts'
 import { secretsEqual, validGithubSignature } from '../../src/hooks/credentials.ts'
 
@@ -86,18 +86,36 @@ test('PUSH_LABEL: key=value, or key alone for any value', () => {
 test('DeliveryLog: a repeated id is a duplicate until it ages out or is pushed out', () => {
   let now = 0
   const log = new DeliveryLog({ max: 3, ttlMs: 1000, now: () => now })
-  assert.ok(log.remember('a'))
-  assert.ok(!log.remember('a'))
+  const remember = (id: string): boolean => log.remember('distribution', [id])[0]!
+  assert.ok(remember('a'))
+  assert.ok(!remember('a'))
   now = 999
-  assert.ok(!log.remember('a'), 'still within the TTL')
+  assert.ok(!remember('a'), 'still within the TTL')
   now = 1999
-  assert.ok(log.remember('a'), 'aged out (its first sighting counts, not the repeats)')
-  for (const id of ['b', 'c', 'd']) assert.ok(log.remember(id))
+  assert.ok(remember('a'), 'aged out (its first sighting counts, not the repeats)')
+  for (const id of ['b', 'c', 'd']) assert.ok(remember(id))
   assert.equal(log.size, 3)
-  assert.ok(log.remember('a'), 'the oldest was pushed out')
-  assert.ok(!log.remember('d'))
-  log.forget('d')
-  assert.ok(log.remember('d'))
+  assert.ok(remember('a'), 'the oldest was pushed out')
+  assert.ok(!remember('d'))
+  log.forget('distribution', ['d'])
+  assert.ok(remember('d'))
+  assert.deepEqual(log.remember('harbor', ['d', 'd']), [true, false], 'another source is another event; one body may repeat an id')
+})
+
+test('DeliveryLog: bounded in bytes; long ids are kept as a hash, still recognised', () => {
+  const log = new DeliveryLog({ max: 1000, maxBytes: 64 * 1024 })
+  const huge = (n: number): string => `${n}-${'x'.repeat(450 * 1024)}`
+  for (let n = 0; n < 50; n++) assert.deepEqual(log.remember('distribution', [huge(n)]), [true])
+  assert.equal(log.size, 50)
+  assert.ok(log.bytes < 50 * 200, `50 ids of 450 kB weigh ${log.bytes} bytes`)
+  assert.deepEqual(log.remember('distribution', [huge(7)]), [false], 'the same long id again is a duplicate')
+  assert.equal(boundedEventId('short-id'), 'short-id')
+  assert.match(boundedEventId(huge(1)), /^sha256:[0-9a-f]{64}$/)
+  assert.equal(boundedEventId('y'.repeat(MAX_EVENT_ID_LENGTH)).length, MAX_EVENT_ID_LENGTH)
+  // Short ids are not hashed, so the byte bound is what keeps many of them in check.
+  for (let n = 0; n < 1000; n++) log.remember('distribution', [`${n}-${'z'.repeat(100)}`])
+  assert.ok(log.bytes <= 64 * 1024, `kept ${log.bytes} bytes`)
+  assert.ok(log.size < 1000, 'the oldest were pushed out by size before count')
 })
 
 test('redactRequestUrl: path only, Docker Hub token redacted in every spelling', () => {

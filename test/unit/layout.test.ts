@@ -15,10 +15,10 @@ const sources = (folder: string): Array<[string, string]> =>
  */
 const PENDING: Record<string, string[]> = {
   // the update-window gate moves into the engine with the `held` state
-  'routes/update.ts': ['../engine/gates/window-gate.js'],
-  // the push flow is the hooks' issue's to reshape
-  'hooks/push.ts': ['../engine/batch.js', '../engine/updater.js']
+  'routes/update.ts': ['../engine/gates/window-gate.js']
 }
+/** The engine's public face: its type may be named (the hooks take `app.engine` as an option). */
+const PUBLIC = '../engine/engine.js'
 
 test('routes and hooks reach the engine through app.engine only: never app.updater or app.swarm, no engine internals', () => {
   const files = [...sources('routes'), ...sources('hooks')]
@@ -26,6 +26,6 @@ test('routes and hooks reach the engine through app.engine only: never app.updat
   for (const [file, text] of files) {
     assert.doesNotMatch(text, /\bapp\.(updater|swarm)\b/, `${file} reaches past app.engine`)
     const engineImports = [...text.matchAll(/from '(\.\.\/engine\/[^']+)'/g)].map((m) => m[1])
-    assert.deepEqual(engineImports.filter((i) => !(PENDING[file] ?? []).includes(i!)), [], `${file} imports engine internals`)
+    assert.deepEqual(engineImports.filter((i) => i !== PUBLIC && !(PENDING[file] ?? []).includes(i!)), [], `${file} imports engine internals`)
   }
 })
