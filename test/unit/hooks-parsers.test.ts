@@ -21,7 +21,7 @@ test('distribution: only manifests pushed by tag count', () => {
   }
   const { events, ignored } = parseDistribution(body)
   assert.deepEqual(events, [{ source: 'distribution', id: 'm-1', registry: '127.0.0.1:5000', repository: 'team/app', tag: 'v1', digest: DIGEST, pusher: 'ci' }])
-  assert.equal(ignored, body.events.length - 1)
+  assert.deepEqual(ignored, ['untagged', 'untagged', 'untagged', 'not-a-push', 'not-a-push', 'not-a-push', 'invalid-reference', 'not-a-push', 'not-a-push'])
 })
 
 test('distribution: the host comes from request.host, else from target.url; lower-cased', () => {
@@ -35,13 +35,13 @@ test('distribution: a body that is not an envelope is refused (400)', () => {
   for (const body of [null, [], 'x', {}, { events: {} }]) {
     assert.throws(() => parseDistribution(body), { code: 'CU_INVALID_HOOK_BODY', statusCode: 400 }, JSON.stringify(body))
   }
-  assert.deepEqual(parseDistribution({ events: [] }), { events: [], ignored: 0 })
+  assert.deepEqual(parseDistribution({ events: [] }), { events: [], ignored: [] })
 })
 
 test('github: a published container version with a tag is one event on ghcr.io', () => {
   const headers = { 'x-github-event': 'registry_package', 'x-github-delivery': 'guid-1' }
   const { events, ignored } = parseGithub(githubPackage({ owner: 'Octo-Org', name: 'app', tag: 'v1' }), headers)
-  assert.equal(ignored, 0)
+  assert.deepEqual(ignored, [])
   const id = events[0]?.id ?? ''
   assert.match(id, /^[0-9a-f]{32}$/, 'the id is derived from the signed content, not the unsigned delivery header')
   assert.deepEqual(events, [{ source: 'github', id, registry: 'ghcr.io', repository: 'octo-org/app', tag: 'v1', digest: DIGEST, pusher: 'octocat' }])
@@ -61,17 +61,17 @@ test('github: without package_url, the image is ghcr.io/<namespace>/<name>', () 
 
 test('github: untagged versions, other actions, other events and pings are ignored', () => {
   const headers = { 'x-github-event': 'registry_package', 'x-github-delivery': 'g' }
-  assert.deepEqual(parseGithub(githubPackage({ tag: '' }), headers), { events: [], ignored: 1 })
-  assert.deepEqual(parseGithub(githubPackage({ action: 'deleted' }), headers), { events: [], ignored: 1 })
-  assert.deepEqual(parseGithub({ zen: 'Keep it logically awesome.', hook_id: 1 }, { ...headers, 'x-github-event': 'ping' }), { events: [], ignored: 1 })
-  assert.deepEqual(parseGithub(githubPackage(), { ...headers, 'x-github-event': 'push' }), { events: [], ignored: 1 })
+  assert.deepEqual(parseGithub(githubPackage({ tag: '' }), headers), { events: [], ignored: ['untagged'] })
+  assert.deepEqual(parseGithub(githubPackage({ action: 'deleted' }), headers), { events: [], ignored: ['not-a-push'] })
+  assert.deepEqual(parseGithub({ zen: 'Keep it logically awesome.', hook_id: 1 }, { ...headers, 'x-github-event': 'ping' }), { events: [], ignored: ['not-a-push'] })
+  assert.deepEqual(parseGithub(githubPackage(), { ...headers, 'x-github-event': 'push' }), { events: [], ignored: ['not-a-push'] })
   assert.throws(() => parseGithub({ action: 'published' }, headers), { code: 'CU_INVALID_HOOK_BODY' })
   assert.throws(() => parseGithub([], headers), { code: 'CU_INVALID_HOOK_BODY' })
 })
 
 test('harbor: PUSH_ARTIFACT with a tag, registry from resource_url', () => {
   const { events, ignored } = parseHarbor(harborPush({ host: 'Harbor.example.com:8443', repo: 'library/app', tag: 'v1' }))
-  assert.equal(ignored, 0)
+  assert.deepEqual(ignored, [])
   assert.equal(events.length, 1)
   assert.deepEqual({ ...events[0], id: undefined }, { source: 'harbor', id: undefined, registry: 'harbor.example.com:8443', repository: 'library/app', tag: 'v1', digest: DIGEST, pusher: 'admin' })
   const [first, again] = [parseHarbor(harborPush()).events[0]?.id, parseHarbor(harborPush()).events[0]?.id]
@@ -93,10 +93,10 @@ test('harbor: CloudEvents format', () => {
 })
 
 test('harbor: pulls, deletes, by-digest pushes and bodies without a type', () => {
-  assert.deepEqual(parseHarbor(harborPush({ type: 'PULL_ARTIFACT' })), { events: [], ignored: 1 })
-  assert.deepEqual(parseHarbor(harborPush({ type: 'DELETE_ARTIFACT' })), { events: [], ignored: 1 })
-  assert.deepEqual(parseHarbor(harborPush({ tag: DIGEST })), { events: [], ignored: 1 })
-  assert.deepEqual(parseHarbor(harborPush({ tag: '' })), { events: [], ignored: 1 })
+  assert.deepEqual(parseHarbor(harborPush({ type: 'PULL_ARTIFACT' })), { events: [], ignored: ['not-a-push'] })
+  assert.deepEqual(parseHarbor(harborPush({ type: 'DELETE_ARTIFACT' })), { events: [], ignored: ['not-a-push'] })
+  assert.deepEqual(parseHarbor(harborPush({ tag: DIGEST })), { events: [], ignored: ['untagged'] })
+  assert.deepEqual(parseHarbor(harborPush({ tag: '' })), { events: [], ignored: ['untagged'] })
   assert.throws(() => parseHarbor({ event_data: {} }), { code: 'CU_INVALID_HOOK_BODY' })
   assert.throws(() => parseHarbor({ type: 'PUSH_ARTIFACT', event_data: {} }), { code: 'CU_INVALID_HOOK_BODY' })
 })
@@ -116,7 +116,7 @@ test('dockerhub: one event on docker.io; official images under library/', () => 
 test('dockerhub: no tag is ignored, a foreign body refused', () => {
   const body = dockerhubPush()
   delete (body.push_data as { tag?: string }).tag
-  assert.deepEqual(parseDockerhub(body), { events: [], ignored: 1 })
+  assert.deepEqual(parseDockerhub(body), { events: [], ignored: ['untagged'] })
   assert.throws(() => parseDockerhub({ push_data: {} }), { code: 'CU_INVALID_HOOK_BODY' })
   assert.throws(() => parseDockerhub(null), { code: 'CU_INVALID_HOOK_BODY' })
 })
