@@ -1,12 +1,14 @@
 import { Type } from '@sinclair/typebox'
-import { IGNORE_REASONS } from './events.js'
+import { IGNORE_REASONS, type IgnoreReason } from './events.js'
 
 /** The answer to every accepted delivery (202), whatever it contained. */
 export const HookReceipt = Type.Object({
   accepted: Type.Integer({ minimum: 0, description: 'tag pushes handed to the updater' }),
   ignored: Type.Integer({ minimum: 0, description: 'events not acted on (blobs, by-digest pushes, pulls, other event types); why: `ignoredReasons`' }),
   ignoredReasons: Type.Array(Type.Object({
-    reason: Type.Union(Object.keys(IGNORE_REASONS).map((r) => Type.Literal(r)), {
+    reason: Type.Unsafe<IgnoreReason>({
+      type: 'string',
+      enum: Object.keys(IGNORE_REASONS),
       description: Object.entries(IGNORE_REASONS).map(([r, text]) => `\`${r}\`: ${text}`).join('; ')
     }),
     count: Type.Integer({ minimum: 1 })
@@ -50,7 +52,6 @@ export const DockerhubBody = Type.Object({
   push_data: Type.Object({ tag: Type.String(), pushed_at: Type.Number(), pusher: Type.String() }, loose),
   repository: Type.Object({ repo_name: Type.String() }, loose)
 }, { ...loose, description: 'Docker Hub webhook payload' })
-
 
 export const AcrBody = Type.Object({
   id: Type.String(),

@@ -4,6 +4,9 @@ import { parseDistribution } from '../../src/hooks/distribution.ts'
 import { parseGithub } from '../../src/hooks/github.ts'
 import { parseHarbor } from '../../src/hooks/harbor.ts'
 import { parseDockerhub } from '../../src/hooks/dockerhub.ts'
+import { parseAcr } from '../../src/hooks/acr.ts'
+import { parseQuay } from '../../src/hooks/quay.ts'
+import { parseGitea } from '../../src/hooks/gitea.ts'
 import { DIGEST, blobEvent, distributionEvent, dockerhubPush, githubPackage, harborPush } from './hooks-payloads.ts'
 
 test('distribution: only manifests pushed by tag count', () => {
@@ -119,4 +122,45 @@ test('dockerhub: no tag is ignored, a foreign body refused', () => {
   assert.deepEqual(parseDockerhub(body), { events: [], ignored: ['untagged'] })
   assert.throws(() => parseDockerhub({ push_data: {} }), { code: 'CU_INVALID_HOOK_BODY' })
   assert.throws(() => parseDockerhub(null), { code: 'CU_INVALID_HOOK_BODY' })
+})
+
+test('acr: by-digest pushes and chart pushes are ignored with their reason; a body without target is refused', () => {
+  const push = { id: 'e', action: 'push', target: { repository: 'app', digest: DIGEST, mediaType: 'application/vnd.oci.image.manifest.v1+json' }, request: { host: 'r.azurecr.io' } }
+  assert.deepEqual(parseAcr(push), { events: [], ignored: ['untagged'] })
+  assert.deepEqual(parseAcr({ ...push, action: 'chart_push', target: { ...push.target, tag: '1.0' } }), { events: [], ignored: ['not-a-push'] })
+  assert.deepEqual(parseAcr({ ...push, target: { ...push.target, tag: 'v1' }, request: {} }), { events: [], ignored: ['invalid-reference'] })
+  for (const body of [null, {}, { events: [push] }, { action: 'push' }]) assert.throws(() => parseAcr(body), { code: 'CU_INVALID_HOOK_BODY' }, JSON.stringify(body))
+})
+
+test('quay: events without updated_tags (builds, vulnerabilities) are not pushes; a malformed docker_url is invalid', () => {
+  assert.deepEqual(parseQuay({ repository: 'ns/app', docker_url: 'quay.io/ns/app', build_id: 'b', docker_tags: ['latest'] }), { events: [], ignored: ['not-a-push'] })
+  assert.deepEqual(parseQuay({ docker_url: 'quay.io', updated_tags: ['a', 'b'] }), { events: [], ignored: ['invalid-reference', 'invalid-reference'] })
+  assert.deepEqual(parseQuay({ docker_url: 'quay.io/ns/app', updated_tags: ['ok', 'sha256:' + 'a'.repeat(64), 'bad tag'] }).ignored, ['untagged', 'invalid-reference'])
+  assert.throws(() => parseQuay({ updated_tags: 'latest' }), { code: 'CU_INVALID_HOOK_BODY' })
+  assert.throws(() => parseQuay([]), { code: 'CU_INVALID_HOOK_BODY' })
+})
+
+test('gitea: other events, deletions and other package types are ignored with their reason', () => {
+  const body = { action: 'created', package: { id: 1, type: 'container', name: 'app', version: 'v1', owner: { login: 'team' }, html_url: 'https://git.example.com/team/-/packages/container/app/v1' } }
+  assert.deepEqual(parseGitea(body, { 'x-gitea-event': 'push' }), { events: [], ignored: ['not-a-push'] })
+  assert.deepEqual(parseGitea({ ...body, action: 'deleted' }, { 'x-gitea-event': 'package' }), { events: [], ignored: ['not-a-push'] })
+  assert.deepEqual(parseGitea({ ...body, package: { ...body.package, type: 'npm' } }, { 'x-gitea-event': 'package' }), { events: [], ignored: ['not-a-container'] })
+  assert.deepEqual(parseGitea({ ...body, package: { ...body.package, version: DIGEST } }, { 'x-gitea-event': 'package' }), { events: [], ignored: ['untagged'] })
+  assert.equal(parseGitea(body, { 'x-forgejo-event': 'package' }).events[0]?.registry, 'git.example.com')
+  assert.throws(() => parseGitea({ action: 'created' }, { 'x-gitea-event': 'package' }), { code: 'CU_INVALID_HOOK_BODY' })
+})
+
+test('github: a package on another registry than GITHUB_REGISTRY_HOST is ignored as foreign-registry (#24 item 5)', () => {
+  const headers = { 'x-github-event': 'registry_package' }
+  const loopback = githubPackage()
+  ;(loopback.registry_package as { package_version: { package_url: string } }).package_version.package_url = '127.0.0.1:5000/octo-org/app:v1'
+  assert.deepEqual(parseGithub(loopback, headers), { events: [], ignored: ['foreign-registry'] })
+  assert.deepEqual(parseGithub(loopback, headers, '127.0.0.1:5000').events.map((e) => e.registry), ['127.0.0.1:5000'])
+  const ghes = githubPackage()
+  ;(ghes.registry_package as { package_version: { package_url: string } }).package_version.package_url = 'containers.ghe.example.com/octo-org/app:v1'
+  assert.deepEqual(parseGithub(ghes, headers), { events: [], ignored: ['foreign-registry'] })
+  assert.equal(parseGithub(ghes, headers, 'Containers.GHE.example.com').events[0]?.registry, 'containers.ghe.example.com')
+  const npm = githubPackage()
+  ;(npm.registry_package as { package_type: string }).package_type = 'npm'
+  assert.deepEqual(parseGithub(npm, headers), { events: [], ignored: ['not-a-container'] })
 })
