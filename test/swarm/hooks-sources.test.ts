@@ -2,12 +2,13 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac, randomUUID } from 'node:crypto'
 import { buildApp } from '../../src/app.ts'
-import { testConfig, token } from '../helper.ts'
-import { fixture } from '../unit/hooks-payloads.ts'
+import { bearer, testConfig, token } from '../helper.ts'
+import { fixture, githubHeaders, githubPackage } from '../unit/hooks-payloads.ts'
 import { REGISTRY, createService, digestOf, inspect, pushImage, swarmSkip, uniqueName, until } from '../swarm-fixtures.ts'
 
 const GITEA_SECRET = 'gitea-webhook-secret-swarm'
 const QUAY_TOKEN = 'quay-' + 'z'.repeat(40)
+const GITHUB_SECRET = 'github-webhook-secret-swarm'
 
 /** One delivery as its sender makes it: where it posts, the headers it sends, the exact body bytes. */
 interface Delivery { path: string, headers: Record<string, string>, body: string }
@@ -25,6 +26,8 @@ const senders: Record<string, (p: Pushed) => Delivery> = {
     const body = fixture('acr-push.json') as Json
     Object.assign(body.target, { repository: p.repo, tag: 'v1', digest: p.digest })
     body.request.host = REGISTRY
+    // Each ACR event has its own id: a second push replayed under the fixture's would be a duplicate.
+    body.id = randomUUID()
     // ACR sends the custom headers it is given: our bearer token.
     return { path: '/hooks/acr', headers: bearerHeaders(), body: JSON.stringify(body) }
   },
@@ -67,7 +70,7 @@ function giteaDelivery (p: Pushed, forgejo: boolean): Delivery {
 }
 
 test('swarm: every source\'s own payload, sent as its registry sends it, rolls the labelled service onto the pushed digest and leaves the unlabelled one alone', { skip: swarmSkip }, async (t) => {
-  const app = await buildApp(testConfig({ UPDATE_TIMEOUT: '90', GITEA_WEBHOOK_SECRET: GITEA_SECRET, QUAY_WEBHOOK_TOKEN: QUAY_TOKEN }))
+  const app = await buildApp(testConfig({ UPDATE_TIMEOUT: '90', GITEA_WEBHOOK_SECRET: GITEA_SECRET, QUAY_WEBHOOK_TOKEN: QUAY_TOKEN, GITHUB_WEBHOOK_SECRET: GITHUB_SECRET }))
   t.after(() => app.close())
   await app.listen({ port: 0, host: '127.0.0.1' })
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
@@ -102,6 +105,27 @@ test('swarm: every source\'s own payload, sent as its registry sends it, rolls t
       current = pushed.digest
     })
   }
+
+  // #24 item 5: a signed GitHub delivery naming the loopback registry (not ghcr.io) is answered and
+  // not acted on. Proven by a count: the same push then announced by ACR makes the one update.
+  await t.test('swarm: github: a package_url on the loopback registry is ignored (foreign-registry); the service rolls once, by the ACR delivery', async () => {
+    const pushed = await pushImage(repo, 'v1', 'good')
+    const pkg = githubPackage({ owner, name, tag: 'v1', digest: pushed.digest })
+    ;(pkg.registry_package as { package_version: { package_url: string } }).package_version.package_url = `${REGISTRY}/${repo}:v1`
+    const raw = JSON.stringify(pkg)
+    const res = await fetch(`${base}/hooks/github`, { method: 'POST', headers: githubHeaders(raw, { secret: GITHUB_SECRET }), body: raw })
+    assert.equal(res.status, 202)
+    assert.deepEqual(await res.json(), { accepted: 0, ignored: 1, ignoredReasons: [{ reason: 'foreign-registry', count: 1 }], duplicate: 0 })
+    const acr = senders.acr!({ repo, owner, name, digest: pushed.digest })
+    assert.equal((await fetch(base + acr.path, { method: 'POST', headers: acr.headers, body: acr.body })).status, 202)
+    await until(`${labelled} on ${pushed.digest}`, async () => {
+      const now = await inspect(labelled)
+      return digestOf(now.Spec.TaskTemplate.ContainerSpec.Image) === pushed.digest && now.UpdateStatus?.State === 'completed' ? true : undefined
+    }, 90_000, 250)
+    const { updates } = (await app.inject({ method: 'GET', url: `/updates?service=${labelled}&limit=100`, headers: bearer() })).json() as { updates: Array<{ requestedBy: string }> }
+    assert.deepEqual(updates.map((u) => u.requestedBy).reverse(), [...Object.keys(senders).map((s) => s === 'forgejo' ? 'hook:gitea' : s === 'tcr' ? 'hook:harbor' : `hook:${s}`), 'hook:acr'])
+  })
+
   const plainAfter = await inspect(plain)
   assert.equal(plainAfter.Version.Index, plainBefore.Version.Index, 'the unlabelled service of the same image was never updated')
   assert.equal(digestOf(plainAfter.Spec.TaskTemplate.ContainerSpec.Image), first.digest)
