@@ -11,7 +11,7 @@ export const DISTRIBUTION_EVENTS_TYPE = 'application/vnd.docker.distribution.eve
 export const DISTRIBUTION_V3_EVENTS_TYPE = 'application/vnd.docker.distribution.events.v2+json'
 
 /**
- * CNCF Distribution notifications (also Debian's docker-registry, Zot, GitLab's registry):
+ * CNCF Distribution notifications (also Debian's docker-registry, GitLab's registry; zot sends CloudEvents, zot.ts):
  * `{ events: [{ id, action, target: { mediaType, repository, tag?, digest, url }, request: { host } }] }`.
  * A push sends one event per blob, then one for the manifest; only a manifest pushed by tag names
  * a tag, so blob pushes, by-digest pushes, pulls, mounts and deletes are ignored.
