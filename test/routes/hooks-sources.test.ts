@@ -71,6 +71,8 @@ test('gitea and forgejo: the hex HMAC of the body is the credential; missing or 
   assert.deepEqual(forgejo.json(), { accepted: 0, ignored: 0, ignoredReasons: [], duplicate: 1 })
   const npm = JSON.stringify({ ...(fixture('gitea-package-created.json') as { package: object }), package: { ...(fixture('gitea-package-created.json') as { package: object }).package, type: 'npm' } })
   assert.deepEqual((await post(app, '/hooks/gitea', npm, giteaHeaders(npm))).json(), { accepted: 0, ignored: 1, ignoredReasons: [{ reason: 'not-a-container', count: 1 }], duplicate: 0 })
+  // Gitea can post application/x-www-form-urlencoded: refused, the set-up asks for JSON.
+  assert.equal((await post(app, '/hooks/gitea', raw, { ...giteaHeaders(raw), 'content-type': 'application/x-www-form-urlencoded' })).statusCode, 415)
   assert.equal(calls.length, 1)
 })
 
