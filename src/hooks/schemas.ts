@@ -40,13 +40,13 @@ export const GithubBody = Type.Object({
 }, { ...loose, description: 'GitHub registry_package / package event; tag from package_version.container_metadata.tag.name' })
 
 export const HarborBody = Type.Object({
-  type: Type.String({ description: '"PUSH_ARTIFACT" (or "harbor.artifact.pushed" in the CloudEvents format) counts' }),
+  type: Type.String({ description: '"PUSH_ARTIFACT" (or "harbor.artifact.pushed" in the CloudEvents format; "pushImage" from Harbor 1.x and Tencent Container Registry) counts' }),
   occur_at: Type.Optional(Type.Integer()),
   event_data: Type.Optional(Type.Object({
     resources: Type.Array(Type.Object({ digest: Type.String(), tag: Type.String(), resource_url: Type.String() }, loose)),
     repository: Type.Object({ repo_full_name: Type.String() }, loose)
   }, loose))
-}, { ...loose, description: 'Harbor webhook payload (default or CloudEvents format)' })
+}, { ...loose, description: 'Harbor webhook payload (default or CloudEvents format; Harbor 1.x / TCR pushImage)' })
 
 export const DockerhubBody = Type.Object({
   push_data: Type.Object({ tag: Type.String(), pushed_at: Type.Number(), pusher: Type.String() }, loose),
