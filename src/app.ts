@@ -164,10 +164,18 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     aliases: config.registryAliases,
     pushLabel: config.pushLabel,
     // A hook's authority: its credential's scope (if any) and the opt-in label. JWT_REQUIRE_SCOPE is
-    // enforced on the bearer hooks by routes/hooks.ts; GitHub and Docker Hub deliveries carry no token of ours.
+    // enforced on the bearer hooks by routes/hooks.ts; GitHub, Gitea, Docker Hub and Quay deliveries carry no token of ours.
     allowed: (services, name) => services === undefined || serviceAllowed(services, name)
   }))
-  await app.register(hookRoutes, { githubSecret: config.GITHUB_WEBHOOK_SECRET, dockerhubToken: config.DOCKERHUB_WEBHOOK_TOKEN, memory: deliveries, ...options.hooks })
+  await app.register(hookRoutes, {
+    githubSecret: config.GITHUB_WEBHOOK_SECRET,
+    githubRegistryHost: config.GITHUB_REGISTRY_HOST,
+    dockerhubToken: config.DOCKERHUB_WEBHOOK_TOKEN,
+    giteaSecret: config.GITEA_WEBHOOK_SECRET,
+    quayToken: config.QUAY_WEBHOOK_TOKEN,
+    memory: deliveries,
+    ...options.hooks
+  })
 
   return app
 }

@@ -59,6 +59,11 @@ export const EnvSchema = Type.Object({
   NOTIFY_RETRIES: Type.Integer({ default: 3, minimum: 0, maximum: 10, description: 'retries after the first attempt, with backoff' }),
   GITHUB_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret of GitHub\'s package webhooks (at least 16 characters); enables `POST /hooks/github`' })),
   DOCKERHUB_WEBHOOK_TOKEN: Type.Optional(Type.String({ minLength: 32, pattern: '^[A-Za-z0-9_-]+$', description: 'long random token (at least 32 characters of `A-Za-z0-9_-`) in Docker Hub\'s webhook URL; enables `POST /hooks/dockerhub/<token>`' })),
+  GITHUB_REGISTRY_HOST: Type.String({ default: 'ghcr.io', pattern: '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$', description: 'the registry `POST /hooks/github` acts for: `ghcr.io`, or a GitHub Enterprise Server\'s container registry host; a delivery naming another registry is ignored (`foreign-registry`)' }),
+  GITEA_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret of Gitea\'s or Forgejo\'s package webhooks (at least 16 characters); enables `POST /hooks/gitea`' })),
+  GITEA_WEBHOOK_SECRET_FILE: Type.Optional(Type.String({ description: 'file holding `GITEA_WEBHOOK_SECRET`' })),
+  QUAY_WEBHOOK_TOKEN: Type.Optional(Type.String({ minLength: 32, pattern: '^[A-Za-z0-9_-]+$', description: 'long random token (at least 32 characters of `A-Za-z0-9_-`) in Quay\'s webhook URL; enables `POST /hooks/quay/<token>`' })),
+  QUAY_WEBHOOK_TOKEN_FILE: Type.Optional(Type.String({ description: 'file holding `QUAY_WEBHOOK_TOKEN`' })),
   HOOK_REGISTRY_ALIASES: Type.Optional(Type.String({ description: 'registry names that are one registry, e.g. `localhost:5000=127.0.0.1:5000,registry.lan=10.0.0.5:5000`' })),
   PUSH_LABEL: Type.String({ default: 'container-updater.on-push=true', description: 'the label (`key=value`, or `key` for any value) a service needs for registry push events to update it' }),
   WATCH: Type.Boolean({ default: true, description: 'watch registries for services labelled `container-updater.watch` (nothing is watched without the label)' }),
@@ -70,7 +75,8 @@ export const EnvSchema = Type.Object({
 
 export type Env = Static<typeof EnvSchema>
 export type Config = Omit<Env, 'JWT_SECRET' | 'JWT_SECRET_FILE' | 'JWT_SECRET_PREVIOUS' | 'JWT_SECRET_PREVIOUS_FILE' | 'OIDC_POLICY_FILE' | 'TRUST_PROXY' |
-'NOTIFY_URLS' | 'NOTIFY_URLS_FILE' | 'NOTIFY_SECRET' | 'NOTIFY_SECRET_FILE' | 'NOTIFY_ON' | 'HOOK_REGISTRY_ALIASES' | 'PUSH_LABEL'> & {
+'NOTIFY_URLS' | 'NOTIFY_URLS_FILE' | 'NOTIFY_SECRET' | 'NOTIFY_SECRET_FILE' | 'NOTIFY_ON' | 'HOOK_REGISTRY_ALIASES' | 'PUSH_LABEL' |
+'GITEA_WEBHOOK_SECRET_FILE' | 'QUAY_WEBHOOK_TOKEN_FILE'> & {
   JWT_SECRET: string
   /** Fastify's trustProxy: which hops of X-Forwarded-For are proxies of ours */
   TRUST_PROXY: boolean | number | string[]
@@ -108,7 +114,8 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   }
   const {
     JWT_SECRET_FILE, JWT_SECRET: inline, JWT_SECRET_PREVIOUS_FILE, JWT_SECRET_PREVIOUS: previousInline, OIDC_POLICY_FILE,
-    NOTIFY_URLS, NOTIFY_URLS_FILE, NOTIFY_SECRET, NOTIFY_SECRET_FILE, NOTIFY_ON, HOOK_REGISTRY_ALIASES, PUSH_LABEL, ...rest
+    NOTIFY_URLS, NOTIFY_URLS_FILE, NOTIFY_SECRET, NOTIFY_SECRET_FILE, NOTIFY_ON, HOOK_REGISTRY_ALIASES, PUSH_LABEL,
+    GITEA_WEBHOOK_SECRET, GITEA_WEBHOOK_SECRET_FILE, QUAY_WEBHOOK_TOKEN, QUAY_WEBHOOK_TOKEN_FILE, ...rest
   } = env
   const secret = readSecret('JWT_SECRET', inline, JWT_SECRET_FILE)
   if (secret === undefined) throw new ConfigError('JWT_SECRET (or JWT_SECRET_FILE) is required')
@@ -121,9 +128,15 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     if (error instanceof NotifyConfigError) throw new ConfigError(error.message)
     throw error
   }
-  const hooks: Pick<Config, 'registryAliases' | 'pushLabel'> = {
+  const giteaSecret = readSecret('GITEA_WEBHOOK_SECRET', GITEA_WEBHOOK_SECRET, GITEA_WEBHOOK_SECRET_FILE, 16)
+  const quayToken = readSecret('QUAY_WEBHOOK_TOKEN', QUAY_WEBHOOK_TOKEN, QUAY_WEBHOOK_TOKEN_FILE, 32)
+  // The schema's pattern checks the inline value only; a token read from a file is held to it here.
+  if (quayToken !== undefined && !/^[A-Za-z0-9_-]+$/.test(quayToken)) throw new ConfigError('QUAY_WEBHOOK_TOKEN must be made of A-Za-z0-9_- (it is a URL path segment)')
+  const hooks: Pick<Config, 'registryAliases' | 'pushLabel' | 'GITEA_WEBHOOK_SECRET' | 'QUAY_WEBHOOK_TOKEN'> = {
     registryAliases: parseNamed('HOOK_REGISTRY_ALIASES', () => parseRegistryAliases(HOOK_REGISTRY_ALIASES)),
-    pushLabel: parseNamed('PUSH_LABEL', () => parseLabelSelector(PUSH_LABEL))
+    pushLabel: parseNamed('PUSH_LABEL', () => parseLabelSelector(PUSH_LABEL)),
+    ...(giteaSecret !== undefined && { GITEA_WEBHOOK_SECRET: giteaSecret }),
+    ...(quayToken !== undefined && { QUAY_WEBHOOK_TOKEN: quayToken })
   }
   const config: Config = {
     ...rest,

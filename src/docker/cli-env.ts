@@ -3,8 +3,8 @@
  * process or from the spawn helper), the spawn helper itself, and the `docker events` stream.
  *
  * An allow-list, not a deny-list: the updater's own environment holds secrets the CLI has no use
- * for (JWT_SECRET, GITHUB_WEBHOOK_SECRET, DOCKERHUB_WEBHOOK_TOKEN, NOTIFY_SECRET, NOTIFY_URLS with
- * passwords in them, and whatever a deployment adds), and a name added tomorrow must not leak by
+ * for (JWT_SECRET, GITHUB_WEBHOOK_SECRET, GITEA_WEBHOOK_SECRET, DOCKERHUB_WEBHOOK_TOKEN,
+ * QUAY_WEBHOOK_TOKEN, NOTIFY_SECRET, NOTIFY_URLS with passwords in them, and whatever a deployment adds), and a name added tomorrow must not leak by
  * default. What passes is what the Docker CLI reads and what the credential helpers it starts
  * for `--with-registry-auth` read (docs/API.md, "Configuration", lists them).
  */

@@ -20,3 +20,14 @@ export function validGithubSignature (rawBody: Buffer, header: string | string[]
   const expected = createHmac('sha256', secret).update(rawBody).digest()
   return timingSafeEqual(Buffer.from(header.slice(7).toLowerCase(), 'hex'), expected)
 }
+
+/**
+ * Gitea's `X-Gitea-Signature` and Forgejo's `X-Forgejo-Signature`: the bare lowercase hex
+ * HMAC-SHA256 of the exact body bytes, keyed with the webhook's secret (no `sha256=` prefix).
+ * @see https://forgejo.org/docs/latest/user/webhooks/
+ */
+export function validHexSignature (rawBody: Buffer, header: string | string[] | undefined, secret: string): boolean {
+  if (typeof header !== 'string' || !/^[0-9a-fA-F]{64}$/.test(header)) return false
+  const expected = createHmac('sha256', secret).update(rawBody).digest()
+  return timingSafeEqual(Buffer.from(header.toLowerCase(), 'hex'), expected)
+}

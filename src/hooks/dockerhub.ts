@@ -1,5 +1,5 @@
 import { InvalidHookBody } from './errors.js'
-import { derivedEventId, field, pushEvent, text, type ParsedDelivery } from './events.js'
+import { derivedEventId, field, ignoring, pushEvent, refusalOf, text, type ParsedDelivery } from './events.js'
 
 /** Docker Hub's URL token must be long and random: it is the whole credential. */
 export const DOCKERHUB_TOKEN_MIN_LENGTH = 32
@@ -22,8 +22,8 @@ export function parseDockerhub (body: unknown): ParsedDelivery {
   const repository = text(field(repo, 'repo_name')) ?? (name !== undefined && namespace !== undefined ? `${namespace}/${name}` : undefined)
   const tag = field(pushData, 'tag')
   const pushedAt = field(pushData, 'pushed_at')
-  if (repository === undefined) return { events: [], ignored: 1 }
+  if (repository === undefined) return { events: [], ignored: ignoring('invalid-reference') }
   const id = derivedEventId('dockerhub', repository, tag, pushedAt)
   const event = pushEvent({ source: 'dockerhub', id, registry: 'docker.io', repository, tag, pusher: field(pushData, 'pusher') })
-  return event === undefined ? { events: [], ignored: 1 } : { events: [event], ignored: 0 }
+  return event === undefined ? { events: [], ignored: ignoring(refusalOf(tag)) } : { events: [event], ignored: [] }
 }

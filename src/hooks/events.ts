@@ -3,7 +3,22 @@ import { imageDigest, normalizePath } from '../docker/image-ref.js'
 import { canonicalRegistry, parseRegistryAliases, runsImage, type RegistryAliases } from '../docker/image-match.js'
 import { isValidTag } from '../docker/names.js'
 
-export type HookSource = 'distribution' | 'github' | 'harbor' | 'dockerhub'
+/** Every route a registry can post to (docs/WEBHOOKS.md has one section per source). */
+export const HOOK_SOURCES = ['distribution', 'github', 'harbor', 'dockerhub', 'acr', 'quay', 'gitea', 'zot'] as const
+export type HookSource = typeof HOOK_SOURCES[number]
+
+/**
+ * Why an event a source reported is not acted on: a fixed set, so the answer can name it and
+ * /metrics can count it by (source, reason) without unbounded label values (docs/API.md).
+ */
+export const IGNORE_REASONS = {
+  'not-a-push': 'an event or action that is not an image push (pull, delete, scan, ping, another event type)',
+  untagged: 'a blob, or a manifest pushed by digest: no tag to follow',
+  'invalid-reference': 'no usable registry, repository or tag in the event',
+  'foreign-registry': 'the event names a registry this route does not act for',
+  'not-a-container': 'a package of another type (npm, maven, ...)'
+} as const
+export type IgnoreReason = keyof typeof IGNORE_REASONS
 
 /**
  * A registry push, the same whatever registry reported it (docs/API.md §2 "POST /hooks/{source}").
@@ -88,10 +103,29 @@ export function pushedImage (event: PushEvent): string {
   return `${event.registry}/${event.repository}:${event.tag}`
 }
 
-/** What a parser made of one delivery: the tag pushes, and how many events did not count. */
+/** What a parser made of one delivery: the tag pushes, and why each other event did not count. */
 export interface ParsedDelivery {
   events: PushEvent[]
-  ignored: number
+  /** one reason per event that was not acted on */
+  ignored: IgnoreReason[]
+}
+
+/** `n` events ignored for one reason. */
+export const ignoring = (reason: IgnoreReason, n = 1): IgnoreReason[] => Array.from({ length: n }, () => reason)
+
+/** The ignored events as the answer names them: one entry per reason, with its count, in a stable order. */
+export function countReasons (ignored: readonly IgnoreReason[]): Array<{ reason: IgnoreReason, count: number }> {
+  const counts = new Map<IgnoreReason, number>()
+  for (const reason of ignored) counts.set(reason, (counts.get(reason) ?? 0) + 1)
+  return (Object.keys(IGNORE_REASONS) as IgnoreReason[]).filter((r) => counts.has(r)).map((reason) => ({ reason, count: counts.get(reason)! }))
+}
+
+/**
+ * Why `pushEvent` made nothing of an event: no tag or a digest where the tag should be is
+ * `untagged`; anything else it refused is `invalid-reference`.
+ */
+export function refusalOf (tag: unknown): IgnoreReason {
+  return tag === undefined || tag === null || tag === '' || (typeof tag === 'string' && /^sha256:/.test(tag)) ? 'untagged' : 'invalid-reference'
 }
 
 export type HookHeaders = Readonly<Record<string, string | string[] | undefined>>

@@ -5,12 +5,15 @@ import type { UpdateRecord } from '../store/records.js'
 import { HttpSeries } from './http-series.js'
 import type { AuthFailureReason } from './auth.js'
 import type { NotifyResult } from '../notify/notifier.js'
+import type { HookSource, IgnoreReason } from '../hooks/events.js'
 
 export interface Metrics {
   registry: Registry
   recordUpdate: (record: UpdateRecord) => void
   recordAuthFailure: (reason: AuthFailureReason) => void
   recordNotification: (target: string, result: NotifyResult) => void
+  /** events a registry hook answered and did not act on, by source and reason (both bounded sets) */
+  recordHookIgnored: (source: HookSource, reason: IgnoreReason, count: number) => void
   /** one answered HTTP request, by route pattern (the onResponse hook, plugins/access-log.ts) */
   recordHttp: (method: string, route: string, statusCode: number, seconds: number) => void
 }
@@ -24,7 +27,7 @@ declare module 'fastify' {
 /**
  * Prometheus metrics in a registry of the app's own (several apps may live in one test process):
  * updates by service and result, update duration, running and queued updates, auth failures by
- * reason, and HTTP requests by route.
+ * reason, registry hook events ignored by source and reason, and HTTP requests by route.
  * @see https://github.com/siimon/prom-client
  */
 async function metrics (app: FastifyInstance): Promise<void> {
@@ -39,6 +42,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
     buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
     registers: [registry]
   })
+  const hookIgnored = new Counter({ name: 'container_updater_hook_events_ignored_total', help: 'Registry hook events answered and not acted on, by source and reason', labelNames: ['source', 'reason'], registers: [registry] })
   const notifications = new Counter({ name: 'container_updater_notifications_total', help: 'Notifications by target (redacted URL) and result: delivered, failed, retried', labelNames: ['target', 'result'], registers: [registry] })
   // Counted in plain numbers and handed to prom-client when scraped: this is the path a flood of bad
   // tokens takes, and a labelled inc() builds and hashes a label object every time (http-series.ts).
@@ -72,6 +76,9 @@ async function metrics (app: FastifyInstance): Promise<void> {
     },
     recordNotification (target: string, result: NotifyResult) {
       notifications.inc({ target, result })
+    },
+    recordHookIgnored (source: HookSource, reason: IgnoreReason, count: number) {
+      hookIgnored.inc({ source, reason }, count)
     },
     recordHttp: (method: string, route: string, statusCode: number, seconds: number) => http.record(method, route, statusCode, seconds)
   })

@@ -1,15 +1,18 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions, onRequestHookHandler } from 'fastify'
 import { errorReplies } from '../schemas/update.js'
 import { Forbidden } from '../errors.js'
-import { boundedEventId, DeliveryLog, type DeliveryLimits, type DeliveryMemory } from '../hooks/deliveries.js'
-import { secretsEqual, validGithubSignature } from '../hooks/credentials.js'
+import { boundedEventId, DeliveryLog } from '../hooks/deliveries.js'
+import { secretsEqual } from '../hooks/credentials.js'
 import { InvalidHookBody } from '../hooks/errors.js'
-import { pushedImage, type HookSource, type ParsedDelivery, type PushEvent, type PushOrigin } from '../hooks/events.js'
-import { DISTRIBUTION_EVENTS_TYPE, DISTRIBUTION_V3_EVENTS_TYPE, parseDistribution } from '../hooks/distribution.js'
-import { CLOUDEVENTS_TYPE, parseHarbor } from '../hooks/harbor.js'
-import { parseGithub } from '../hooks/github.js'
-import { DOCKERHUB_TOKEN_MIN_LENGTH, parseDockerhub } from '../hooks/dockerhub.js'
-import { DistributionBody, DockerhubBody, DockerhubParams, GithubBody, HarborBody, HookReceipt } from '../hooks/schemas.js'
+import { countReasons, pushedImage, type PushEvent, type PushOrigin } from '../hooks/events.js'
+import { DISTRIBUTION_EVENTS_TYPE, DISTRIBUTION_V3_EVENTS_TYPE } from '../hooks/distribution.js'
+import { CLOUDEVENTS_TYPE } from '../hooks/harbor.js'
+import { DOCKERHUB_TOKEN_MIN_LENGTH } from '../hooks/dockerhub.js'
+import { QUAY_TOKEN_MIN_LENGTH } from '../hooks/quay.js'
+import { HookReceipt, TokenParams } from '../hooks/schemas.js'
+import { hookRouteTable, type HookRoute, type HooksOptions } from './hook-sources.js'
+
+export type { HooksOptions } from './hook-sources.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,47 +24,25 @@ declare module 'fastify' {
   }
 }
 
-export interface HooksOptions {
-  /** GITHUB_WEBHOOK_SECRET; POST /hooks/github exists only when it is set */
-  githubSecret?: string | undefined
-  /** DOCKERHUB_WEBHOOK_TOKEN (at least 32 characters); POST /hooks/dockerhub/:token exists only when it is set */
-  dockerhubToken?: string | undefined
-  /**
-   * where handled event ids are remembered (app.ts: the record database, or memory with
-   * DATA_DIR=:memory:); without it, an in-memory log of `deliveries` limits
-   */
-  memory?: DeliveryMemory
-  /** how many event ids are remembered, and for how long (defaults 10 000 and 24 h) */
-  deliveries?: DeliveryLimits
-}
-
 /** How many pushed images the line of a delivery names (a batch can carry thousands). */
 const LOGGED_IMAGES = 5
 
-/** Every content type a registry posts; all are read as raw bytes (GitHub signs the exact bytes). */
+/** Every content type a registry posts; all are read as raw bytes (GitHub and Gitea sign the exact bytes). */
 const CONTENT_TYPES = ['application/json', DISTRIBUTION_EVENTS_TYPE, DISTRIBUTION_V3_EVENTS_TYPE, CLOUDEVENTS_TYPE]
 
 /**
- * Body limits per source. The app's 4 KiB suits POST /update; Distribution batches several events
- * (one per blob) and GitHub's package payloads carry the whole manifest and labels.
- */
-const BODY_LIMITS: Record<HookSource, number> = {
-  distribution: 512 * 1024, github: 1024 * 1024, harbor: 256 * 1024, dockerhub: 256 * 1024
-}
-
-/**
- * POST /hooks/{distribution,github,harbor,dockerhub}: registry push events (docs/API.md §2). Each
- * source has its own credential; every accepted delivery is answered 202 at once with what it
- * contained, and its new tag pushes are handed to `app.onPush`, which runs the updates in the
- * background. Event ids are remembered, so a redelivery changes nothing.
+ * POST /hooks/{distribution,harbor,acr,zot,github,gitea,dockerhub,quay}: registry push events
+ * (docs/API.md §2), one route per source from the table in hook-sources.ts. Each source has its own
+ * credential; every accepted delivery is answered 202 at once with what it contained and why what
+ * it ignored was ignored, and its new tag pushes are handed to `app.onPush`, which runs the updates
+ * in the background. Event ids are remembered, so a redelivery changes nothing.
  *
  * Not wrapped in fastify-plugin on purpose: the raw-body content-type parsers stay in this scope.
  */
 export default async function hookRoutes (app: FastifyInstance, options: HooksOptions): Promise<void> {
   if (!app.hasDecorator('onPush')) throw new Error('hook routes need app.onPush (decorate it before registering the hook routes)')
-  const { githubSecret, dockerhubToken } = options
-  if (dockerhubToken !== undefined && dockerhubToken.length < DOCKERHUB_TOKEN_MIN_LENGTH) {
-    throw new Error(`DOCKERHUB_WEBHOOK_TOKEN must be at least ${DOCKERHUB_TOKEN_MIN_LENGTH} characters (it is the whole credential)`)
+  for (const [name, token, min] of [['DOCKERHUB_WEBHOOK_TOKEN', options.dockerhubToken, DOCKERHUB_TOKEN_MIN_LENGTH], ['QUAY_WEBHOOK_TOKEN', options.quayToken, QUAY_TOKEN_MIN_LENGTH]] as const) {
+    if (token !== undefined && token.length < min) throw new Error(`${name} must be at least ${min} characters (it is the whole credential)`)
   }
   const memory = options.memory ?? new DeliveryLog(options.deliveries)
 
@@ -70,19 +51,21 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser(CONTENT_TYPES, { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
 
-  function routeOptions (source: HookSource, summary: string, description: string, body: object, security: Array<Record<string, string[]>>): RouteShorthandOptions {
+  function routeOptions (route: HookRoute): RouteShorthandOptions {
+    const security = route.auth.kind === 'bearer' ? [{ bearerAuth: [] }] : []
     return {
-      bodyLimit: BODY_LIMITS[source],
+      bodyLimit: route.bodyLimit,
       // The schemas below document the bodies; the handler parses and checks the raw bytes itself.
       validatorCompiler: () => () => true,
       schema: {
-        summary,
-        description,
+        summary: route.summary,
+        description: route.description,
         tags: ['hooks'],
         consumes: CONTENT_TYPES,
         security,
-        body,
-        ...(source === 'dockerhub' && { params: DockerhubParams }),
+        body: route.body,
+        ...(route.auth.kind === 'path-token' && { params: TokenParams }),
+        ...(route.querystring !== undefined && { querystring: route.querystring }),
         // 403: a read token of ours (docs/API.md, Tokens) triggers nothing; nor does one without `services`
         // under JWT_REQUIRE_SCOPE. 503: the handled event ids could not be read or written (the record
         // database); nothing was handed over, so the registry's retry is welcome.
@@ -91,9 +74,14 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
     }
   }
 
-  /** Parses, de-duplicates and hands over one delivery; answers 202 with the counts. */
-  async function receive (request: FastifyRequest, reply: FastifyReply, source: HookSource, parse: (body: unknown) => ParsedDelivery) {
-    const { events, ignored } = parse(parseJson(request.body))
+  /** Parses, de-duplicates and hands over one delivery; answers 202 with the counts and the reasons. */
+  async function receive (request: FastifyRequest, reply: FastifyReply, route: HookRoute) {
+    const { source } = route
+    const parsed = route.parse(parseJson(request.body), request)
+    const { events } = parsed
+    const ignoredReasons = countReasons(parsed.ignored)
+    const ignored = parsed.ignored.length
+    for (const { reason, count } of ignoredReasons) app.metrics.recordHookIgnored(source, reason, count)
     // Ids are bounded before anything keeps them: a sender controls their length (issue #24 item 3).
     for (const event of events) event.id = boundedEventId(event.id)
     const seen = events.length === 0 ? [] : memory.remember(source, events.map((event) => event.id))
@@ -109,7 +97,7 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
     // A push to a Distribution registry reports every blob too: only deliveries that carried a
     // tag push are worth an info line.
     request.log[events.length > 0 ? 'info' : 'debug']({
-      hook: { source, subject: origin.subject, accepted: fresh.length, ignored, duplicate, images: fresh.slice(0, LOGGED_IMAGES).map(pushedImage) }
+      hook: { source, subject: origin.subject, accepted: fresh.length, ignored: ignoredReasons, duplicate, images: fresh.slice(0, LOGGED_IMAGES).map(pushedImage) }
     }, 'registry push received')
     if (fresh.length > 0) {
       try {
@@ -122,10 +110,8 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
         throw error
       }
     }
-    return reply.code(202).send({ accepted: fresh.length, ignored, duplicate })
+    return reply.code(202).send({ accepted: fresh.length, ignored, ignoredReasons, duplicate })
   }
-
-  const bearer = [{ bearerAuth: [] }]
 
   /**
    * Our bearer token on a hook is held to the rules of POST /update: under JWT_REQUIRE_SCOPE a token
@@ -137,53 +123,30 @@ export default async function hookRoutes (app: FastifyInstance, options: HooksOp
     }
   }
 
-  app.post('/hooks/distribution', {
-    ...routeOptions('distribution', 'Push events from a Distribution registry',
-      'CNCF Distribution / docker-registry / Zot / GitLab notifications. Authenticated with a bearer token of ours, ' +
-      'sent by the registry through the `headers` of its notification endpoint. Only manifests pushed by tag count.',
-      DistributionBody, bearer),
-    onRequest: [app.authenticate, requireScope]
-  }, (request, reply) => receive(request, reply, 'distribution', parseDistribution))
-
-  app.post('/hooks/harbor', {
-    ...routeOptions('harbor', 'Push events from Harbor',
-      'Harbor webhook (HTTP, default or CloudEvents format) with the Auth Header `Bearer <token>`, a bearer token of ours. ' +
-      'Only PUSH_ARTIFACT with a tag counts.',
-      HarborBody, bearer),
-    onRequest: [app.authenticate, requireScope]
-  }, (request, reply) => receive(request, reply, 'harbor', parseHarbor))
-
-  if (githubSecret !== undefined) {
-    app.post('/hooks/github', {
-      ...routeOptions('github', 'Push events from GitHub Packages (ghcr.io)',
-        'GitHub `registry_package` / `package` webhook (content type application/json), signed with GITHUB_WEBHOOK_SECRET ' +
-        '(`X-Hub-Signature-256`); a missing or wrong signature is 401. Only published/updated container versions with a tag count.',
-        GithubBody, []),
-      // The failed-attempt limit before the body is read: a limited address costs no HMAC.
-      onRequest: app.authLimit
-    }, async (request, reply) => {
-      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-      const header = request.headers['x-hub-signature-256']
-      if (!validGithubSignature(raw, header, githubSecret)) {
-        return app.refuseCredential(request, reply, header === undefined ? 'missing' : 'signature', header === undefined ? 'missing X-Hub-Signature-256' : 'invalid X-Hub-Signature-256')
-      }
-      return receive(request, reply, 'github', (body) => parseGithub(body, request.headers))
-    })
-  }
-
-  if (dockerhubToken !== undefined) {
-    app.post('/hooks/dockerhub/:token', {
-      ...routeOptions('dockerhub', 'Push events from Docker Hub',
-        'Docker Hub repository webhook. Docker Hub signs nothing: the long random DOCKERHUB_WEBHOOK_TOKEN in the path is the ' +
-        'credential, compared in constant time and never logged.',
-        DockerhubBody, []),
+  for (const route of hookRouteTable(options)) {
+    const { auth } = route
+    let onRequest: onRequestHookHandler | onRequestHookHandler[]
+    if (auth.kind === 'bearer') onRequest = [app.authenticate, requireScope]
+    // The failed-attempt limit before the body is read: a limited address costs no HMAC.
+    else if (auth.kind === 'signature') onRequest = app.authLimit
+    else {
       // The failed-attempt limit first: Fastify runs no later hook once one has answered.
-      onRequest: [app.authLimit, async (request, reply) => {
+      onRequest = [app.authLimit, async (request, reply) => {
         const { token } = request.params as { token?: string }
-        if (token === undefined || !secretsEqual(token, dockerhubToken)) return app.refuseCredential(request, reply, 'signature', 'invalid webhook token')
+        if (token === undefined || !secretsEqual(token, auth.token)) return app.refuseCredential(request, reply, 'signature', 'invalid webhook token')
         return undefined
       }]
-    }, (request, reply) => receive(request, reply, 'dockerhub', parseDockerhub))
+    }
+    app.post(route.url, { ...routeOptions(route), onRequest }, async (request, reply) => {
+      if (auth.kind === 'signature') {
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+        if (!auth.verify(raw, request.headers)) {
+          const missing = !auth.present(request.headers)
+          return app.refuseCredential(request, reply, missing ? 'missing' : 'signature', `${missing ? 'missing' : 'invalid'} ${auth.header}`)
+        }
+      }
+      return receive(request, reply, route)
+    })
   }
 }
 

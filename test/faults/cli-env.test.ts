@@ -25,6 +25,8 @@ const SECRETS = {
   JWT_SECRET: 'jwt-secret-value-0123456789abcdef0123',
   GITHUB_WEBHOOK_SECRET: 'github-secret-value',
   DOCKERHUB_WEBHOOK_TOKEN: 'dockerhub-token-value',
+  GITEA_WEBHOOK_SECRET: 'gitea-secret-value',
+  QUAY_WEBHOOK_TOKEN: 'quay-token-value',
   NOTIFY_SECRET: 'notify-secret-value',
   NOTIFY_URLS: 'https://user:notify-password@127.0.0.1:9/x'
 }

@@ -58,9 +58,9 @@ test('faults: one restart per service and pushed digest: two deliveries of one p
     const first = deliver(app, s.name, `${s.name}-route-a`, s.v2.digest)
     if (gap > 0) await sleep(gap)
     const second = deliver(app, s.name, `${s.name}-route-b`, s.v2.digest)
-    assert.deepEqual(await Promise.all([first, second]), [{ accepted: 1, ignored: 0, duplicate: 0 }, { accepted: 1, ignored: 0, duplicate: 0 }])
+    assert.deepEqual(await Promise.all([first, second]), [{ accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 }, { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 }])
     // The registry retries the first (same event id): a duplicate.
-    assert.deepEqual(await deliver(app, s.name, `${s.name}-route-a`, s.v2.digest), { accepted: 0, ignored: 0, duplicate: 1 })
+    assert.deepEqual(await deliver(app, s.name, `${s.name}-route-a`, s.v2.digest), { accepted: 0, ignored: 0, ignoredReasons: [], duplicate: 1 })
   }))
   await Promise.all(services.map(async (s) => onDigest(s.name, s.v2.digest)))
 
@@ -86,17 +86,17 @@ test('faults: a delivery whose service read fails is not lost: read again once; 
   const [once, always] = await Promise.all([serviceWithNewImage(t, 'cu-hook-read', ON_PUSH), serviceWithNewImage(t, 'cu-hook-read', ON_PUSH)])
 
   // One failed `service ls`: the delivery was answered 202, the read is tried again and the service rolls.
-  assert.deepEqual(await deliver(app, once.name, `${once.name}-1`, once.v2.digest), { accepted: 1, ignored: 0, duplicate: 0 })
+  assert.deepEqual(await deliver(app, once.name, `${once.name}-1`, once.v2.digest), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 })
   await onDigest(once.name, once.v2.digest)
   assert.ok((await docker.calls()).some((c) => c.fault !== null && c.args.join(' ').startsWith('service ls')), 'the read did fail once')
 
   // Every read fails: after the retries the id is forgotten, so the registry's redelivery is accepted.
   await docker.set([{ command: 'service ls', fault: 'fail', stderr: 'Error response from daemon: injected failure of service ls' }])
-  assert.deepEqual(await deliver(app, always.name, `${always.name}-1`, always.v2.digest), { accepted: 1, ignored: 0, duplicate: 0 })
+  assert.deepEqual(await deliver(app, always.name, `${always.name}-1`, always.v2.digest), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 })
   await until('the read to be given up', () => lines.some((l) => l.msg === 'push events: could not read the services; their ids are forgotten, so a redelivery acts') ? true : undefined, 60_000)
   assert.equal((await callsOf(docker, 'service update')).filter((c) => c.args.includes(always.id)).length, 0)
   await docker.heal()
-  assert.deepEqual(await deliver(app, always.name, `${always.name}-1`, always.v2.digest), { accepted: 1, ignored: 0, duplicate: 0 }, 'the same event again acts')
+  assert.deepEqual(await deliver(app, always.name, `${always.name}-1`, always.v2.digest), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 }, 'the same event again acts')
   await onDigest(always.name, always.v2.digest)
   for (const s of [once, always]) {
     assert.equal((await callsOf(docker, 'service update')).filter((c) => c.args.includes(s.id)).length, 1, `${s.name}: one update`)
@@ -109,9 +109,9 @@ test('faults: deliveries arriving while the services are being read share that o
   const { app, lines } = await hookedApp(t, docker)
   const repo = uniqueName('cu-hook-shared')
   const digest = 'sha256:' + 'd'.repeat(64)
-  assert.deepEqual(await deliver(app, repo, 'shared-0', digest), { accepted: 1, ignored: 0, duplicate: 0 })
+  assert.deepEqual(await deliver(app, repo, 'shared-0', digest), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 })
   await until('the first read to be in flight', async () => (await callsOf(docker, 'service ls')).length === 1 ? true : undefined)
-  for (let n = 1; n < 10; n++) assert.deepEqual(await deliver(app, repo, `shared-${n}`, digest), { accepted: 1, ignored: 0, duplicate: 0 })
+  for (let n = 1; n < 10; n++) assert.deepEqual(await deliver(app, repo, `shared-${n}`, digest), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 })
   await until('the ten deliveries decided', () => summaries(lines).length >= 10 ? true : undefined, 60_000)
   assert.equal((await callsOf(docker, 'service ls')).length, 1, 'one read for the ten deliveries')
   assert.ok(summaries(lines).every((l) => (l.hook as { nothingToUpdate: number }).nothingToUpdate === 1))

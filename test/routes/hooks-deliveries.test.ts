@@ -30,12 +30,12 @@ test('hooks: a redelivery after a restart is still a duplicate (the ids are in t
   const received: PushEvent[] = []
   const body = { events: [distributionEvent({ id: 'kept-1' })] }
   const first = await appOn(t, dataDir, received)
-  assert.deepEqual(await deliver(first, body), { accepted: 1, ignored: 0, duplicate: 0 })
+  assert.deepEqual(await deliver(first, body), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 })
   await first.close()
 
   const second = await appOn(t, dataDir, received)
-  assert.deepEqual(await deliver(second, body), { accepted: 0, ignored: 0, duplicate: 1 })
-  assert.deepEqual(await deliver(second, { events: [distributionEvent({ id: 'new-2' })] }), { accepted: 1, ignored: 0, duplicate: 0 })
+  assert.deepEqual(await deliver(second, body), { accepted: 0, ignored: 0, ignoredReasons: [], duplicate: 1 })
+  assert.deepEqual(await deliver(second, { events: [distributionEvent({ id: 'new-2' })] }), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 })
   assert.deepEqual(received.map((e) => e.id), ['kept-1', 'new-2'])
 })
 
@@ -45,8 +45,8 @@ test('hooks: an event id of 450 kB is handed over and stored as its sha256; repe
   const app = await appOn(t, dataDir, received)
   const long = 'L'.repeat(450 * 1024)
   const body = { events: [distributionEvent({ id: long })] }
-  assert.deepEqual(await deliver(app, body), { accepted: 1, ignored: 0, duplicate: 0 })
-  assert.deepEqual(await deliver(app, body), { accepted: 0, ignored: 0, duplicate: 1 })
+  assert.deepEqual(await deliver(app, body), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 })
+  assert.deepEqual(await deliver(app, body), { accepted: 0, ignored: 0, ignoredReasons: [], duplicate: 1 })
   assert.equal(received.length, 1)
   assert.match(received[0]!.id, /^sha256:[0-9a-f]{64}$/, 'the engine, the batch target and the logs get the bounded id')
   const db = new Database(join(dataDir, 'updates.db'), { readonly: true })
@@ -59,8 +59,8 @@ test('hooks: with DATA_DIR=:memory: the ids are remembered in memory, per source
   const received: PushEvent[] = []
   const app = await appOn(t, ':memory:', received)
   const body = { events: [distributionEvent({ id: 'm-1' }), distributionEvent({ id: 'm-1' })] }
-  assert.deepEqual(await deliver(app, body), { accepted: 1, ignored: 0, duplicate: 1 }, 'one body repeating an id counts it once')
-  assert.deepEqual(await deliver(app, body), { accepted: 0, ignored: 0, duplicate: 2 })
+  assert.deepEqual(await deliver(app, body), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 1 }, 'one body repeating an id counts it once')
+  assert.deepEqual(await deliver(app, body), { accepted: 0, ignored: 0, ignoredReasons: [], duplicate: 2 })
 })
 
 test('hooks: the handled ids cannot be read or written: 503 as documented, nothing handed over (the registry retries)', async (t) => {

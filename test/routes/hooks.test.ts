@@ -33,7 +33,7 @@ test('distribution: 202 with the counts; one PushEvent for the tagged manifest, 
   const body = { events: [blobEvent(), blobEvent(), distributionEvent({ id: 'm-1', tag: 'v1' }), distributionEvent({ action: 'pull' })] }
   const res = await postJson(app, '/hooks/distribution', body, { ...bearer(jwt), 'content-type': DISTRIBUTION_TYPE })
   assert.equal(res.statusCode, 202, res.body)
-  assert.deepEqual(res.json(), { accepted: 1, ignored: 3, duplicate: 0 })
+  assert.deepEqual(res.json(), { accepted: 1, ignored: 3, ignoredReasons: [{ reason: 'not-a-push', count: 1 }, { reason: 'untagged', count: 2 }], duplicate: 0 })
   assert.equal(calls.length, 1)
   assert.deepEqual(calls[0]!.events.map((e) => [e.id, e.registry, e.repository, e.tag]), [['m-1', '127.0.0.1:5000', 'team/app', 'v1']])
   assert.deepEqual(calls[0]!.origin, { source: 'distribution', subject: 'registry-a', tokenId: 'r-1', services: ['web*'] })
@@ -42,10 +42,10 @@ test('distribution: 202 with the counts; one PushEvent for the tagged manifest, 
 test('distribution: a redelivery (same event id) is a duplicate and changes nothing', async (t) => {
   const { app, calls } = await setup(t)
   const body = { events: [distributionEvent({ id: 'm-1' })] }
-  assert.deepEqual((await postJson(app, '/hooks/distribution', body, bearer())).json(), { accepted: 1, ignored: 0, duplicate: 0 })
+  assert.deepEqual((await postJson(app, '/hooks/distribution', body, bearer())).json(), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 })
   const again = await postJson(app, '/hooks/distribution', body, bearer())
   assert.equal(again.statusCode, 202)
-  assert.deepEqual(again.json(), { accepted: 0, ignored: 0, duplicate: 1 })
+  assert.deepEqual(again.json(), { accepted: 0, ignored: 0, ignoredReasons: [], duplicate: 1 })
   // The same id from another source is another event.
   assert.equal(calls.length, 1)
 })
@@ -54,7 +54,7 @@ test('distribution: only blobs, pulls or by-digest pushes: 202 and nothing hande
   const { app, calls } = await setup(t)
   const body = { events: [blobEvent(), distributionEvent({ tag: null }), distributionEvent({ action: 'pull' })] }
   const res = await postJson(app, '/hooks/distribution', body, bearer())
-  assert.deepEqual(res.json(), { accepted: 0, ignored: 3, duplicate: 0 })
+  assert.deepEqual(res.json(), { accepted: 0, ignored: 3, ignoredReasons: [{ reason: 'not-a-push', count: 1 }, { reason: 'untagged', count: 2 }], duplicate: 0 })
   assert.equal(calls.length, 0)
 })
 
@@ -97,7 +97,7 @@ test('400 for a malformed body; 413 beyond the hook limit, while batches far abo
   const batch = { events: Array.from({ length: 80 }, () => blobEvent()).concat([distributionEvent()]) }
   assert.ok(JSON.stringify(batch).length > 40_000)
   const res = await postJson(app, '/hooks/distribution', batch, bearer())
-  assert.deepEqual(res.json(), { accepted: 1, ignored: 80, duplicate: 0 })
+  assert.deepEqual(res.json(), { accepted: 1, ignored: 80, ignoredReasons: [{ reason: 'untagged', count: 80 }], duplicate: 0 })
   const huge = { events: [distributionEvent()], padding: 'x'.repeat(600 * 1024) }
   assert.equal((await postJson(app, '/hooks/distribution', huge, bearer())).statusCode, 413)
   assert.equal(calls.length, 1)
@@ -109,10 +109,10 @@ test('github: a signed registry_package event is accepted; the same delivery aga
   const headers = githubHeaders(raw, { secret: GITHUB_SECRET, delivery: 'guid-1' })
   const res = await postJson(app, '/hooks/github', raw, headers)
   assert.equal(res.statusCode, 202, res.body)
-  assert.deepEqual(res.json(), { accepted: 1, ignored: 0, duplicate: 0 })
+  assert.deepEqual(res.json(), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 })
   assert.deepEqual(calls[0]!.events.map((e) => [e.registry, e.repository, e.tag]), [['ghcr.io', 'octo-org/app', 'v1']])
   assert.deepEqual(calls[0]!.origin, { source: 'github' })
-  assert.deepEqual((await postJson(app, '/hooks/github', raw, headers)).json(), { accepted: 0, ignored: 0, duplicate: 1 })
+  assert.deepEqual((await postJson(app, '/hooks/github', raw, headers)).json(), { accepted: 0, ignored: 0, ignoredReasons: [], duplicate: 1 })
   assert.equal(calls.length, 1)
 })
 
@@ -135,11 +135,11 @@ test('github: wrong, missing or stale signatures are 401 and hand nothing over',
 test('github: ping, untagged versions and other actions are 202 and ignored', async (t) => {
   const { app, calls } = await setup(t)
   const ping = JSON.stringify({ zen: 'Design for failure.', hook_id: 1 })
-  assert.deepEqual((await postJson(app, '/hooks/github', ping, githubHeaders(ping, { secret: GITHUB_SECRET, event: 'ping' }))).json(), { accepted: 0, ignored: 1, duplicate: 0 })
-  for (const body of [githubPackage({ tag: '' }), githubPackage({ action: 'deleted' })]) {
+  assert.deepEqual((await postJson(app, '/hooks/github', ping, githubHeaders(ping, { secret: GITHUB_SECRET, event: 'ping' }))).json(), { accepted: 0, ignored: 1, ignoredReasons: [{ reason: 'not-a-push', count: 1 }], duplicate: 0 })
+  for (const [body, reason] of [[githubPackage({ tag: '' }), 'untagged'], [githubPackage({ action: 'deleted' }), 'not-a-push']] as const) {
     const raw = JSON.stringify(body)
     const res = await postJson(app, '/hooks/github', raw, githubHeaders(raw, { secret: GITHUB_SECRET }))
-    assert.deepEqual(res.json(), { accepted: 0, ignored: 1, duplicate: 0 })
+    assert.deepEqual(res.json(), { accepted: 0, ignored: 1, ignoredReasons: [{ reason, count: 1 }], duplicate: 0 })
   }
   const bad = '{"action":"published"}'
   assert.equal((await postJson(app, '/hooks/github', bad, githubHeaders(bad, { secret: GITHUB_SECRET }))).statusCode, 400)
@@ -151,12 +151,12 @@ test('harbor: PUSH_ARTIFACT with our bearer token in its auth header; a retry is
   const jwt = token({ sub: 'harbor', services: ['web'] })
   const res = await postJson(app, '/hooks/harbor', harborPush({ host: 'harbor.example.com', repo: 'library/web', tag: 'v3' }), bearer(jwt))
   assert.equal(res.statusCode, 202, res.body)
-  assert.deepEqual(res.json(), { accepted: 1, ignored: 0, duplicate: 0 })
+  assert.deepEqual(res.json(), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 })
   assert.deepEqual(calls[0]!.events.map((e) => `${e.registry}/${e.repository}:${e.tag}`), ['harbor.example.com/library/web:v3'])
   assert.deepEqual(calls[0]!.origin, { source: 'harbor', subject: 'harbor', services: ['web'] })
   const retry = await postJson(app, '/hooks/harbor', harborPush({ host: 'harbor.example.com', repo: 'library/web', tag: 'v3' }), bearer(jwt))
-  assert.deepEqual(retry.json(), { accepted: 0, ignored: 0, duplicate: 1 })
-  assert.deepEqual((await postJson(app, '/hooks/harbor', harborPush({ type: 'PULL_ARTIFACT' }), bearer(jwt))).json(), { accepted: 0, ignored: 1, duplicate: 0 })
+  assert.deepEqual(retry.json(), { accepted: 0, ignored: 0, ignoredReasons: [], duplicate: 1 })
+  assert.deepEqual((await postJson(app, '/hooks/harbor', harborPush({ type: 'PULL_ARTIFACT' }), bearer(jwt))).json(), { accepted: 0, ignored: 1, ignoredReasons: [{ reason: 'not-a-push', count: 1 }], duplicate: 0 })
   assert.equal(calls.length, 1)
 })
 
@@ -166,7 +166,7 @@ test('dockerhub: the URL token is the credential', async (t) => {
   assert.equal(res.statusCode, 202, res.body)
   assert.deepEqual(calls[0]!.events.map((e) => `${e.registry}/${e.repository}:${e.tag}`), ['docker.io/acme/web:v1'])
   assert.deepEqual(calls[0]!.origin, { source: 'dockerhub' })
-  assert.deepEqual((await postJson(app, `/hooks/dockerhub/${DOCKERHUB_TOKEN}`, dockerhubPush({ repo: 'acme/web', tag: 'v1' }))).json(), { accepted: 0, ignored: 0, duplicate: 1 })
+  assert.deepEqual((await postJson(app, `/hooks/dockerhub/${DOCKERHUB_TOKEN}`, dockerhubPush({ repo: 'acme/web', tag: 'v1' }))).json(), { accepted: 0, ignored: 0, ignoredReasons: [], duplicate: 1 })
   for (const wrong of [DOCKERHUB_TOKEN.slice(0, -1), DOCKERHUB_TOKEN + 'x', 'x'.repeat(DOCKERHUB_TOKEN.length), 'short']) {
     const refused = await postJson(app, `/hooks/dockerhub/${wrong}`, dockerhubPush({ tag: 'v2' }))
     assert.equal(refused.statusCode, 401, wrong)
@@ -214,7 +214,7 @@ test('onPush failing: 500, and the registry retry is accepted (the ids were not 
   assert.equal(res.statusCode, 500)
   assert.ok(!res.body.includes('engine down'), 'internal reasons are not told')
   fail = false
-  assert.deepEqual((await postJson(app, '/hooks/distribution', body, bearer())).json(), { accepted: 1, ignored: 0, duplicate: 0 })
+  assert.deepEqual((await postJson(app, '/hooks/distribution', body, bearer())).json(), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 })
   assert.equal(calls.length, 1)
 })
 
@@ -259,7 +259,7 @@ test('OpenAPI: every hook path with its summary, body and 202 receipt', async (t
     const post = doc.paths[path]?.post
     assert.ok(post, path)
     assert.ok(post.summary.length > 0 && post.description.length > 0, path)
-    assert.deepEqual(Object.keys(post.responses['202'].content['application/json'].schema.properties).sort(), ['accepted', 'duplicate', 'ignored'])
+    assert.deepEqual(Object.keys(post.responses['202'].content['application/json'].schema.properties).sort(), ['accepted', 'duplicate', 'ignored', 'ignoredReasons'])
     assert.ok(post.requestBody.content['application/json'], path)
   }
   assert.ok(doc.paths['/hooks/distribution'].post.requestBody.content[DISTRIBUTION_TYPE])
@@ -270,12 +270,12 @@ test('github: a captured delivery replayed under a new X-GitHub-Delivery, and th
   const registryPackage = JSON.stringify(githubPackage({ kind: 'registry_package', tag: 'v7' }))
   const packageTwin = JSON.stringify(githubPackage({ kind: 'package', tag: 'v7' }))
   const first = await postJson(app, '/hooks/github', registryPackage, githubHeaders(registryPackage, { secret: GITHUB_SECRET, delivery: 'guid-a' }))
-  assert.deepEqual(first.json(), { accepted: 1, ignored: 0, duplicate: 0 })
+  assert.deepEqual(first.json(), { accepted: 1, ignored: 0, ignoredReasons: [], duplicate: 0 })
   // The GUID is not signed: a replay under a new one is still the same signed content.
   const replay = await postJson(app, '/hooks/github', registryPackage, githubHeaders(registryPackage, { secret: GITHUB_SECRET, delivery: 'guid-b' }))
-  assert.deepEqual(replay.json(), { accepted: 0, ignored: 0, duplicate: 1 })
+  assert.deepEqual(replay.json(), { accepted: 0, ignored: 0, ignoredReasons: [], duplicate: 1 })
   const twin = await postJson(app, '/hooks/github', packageTwin, githubHeaders(packageTwin, { secret: GITHUB_SECRET, event: 'package', delivery: 'guid-c' }))
-  assert.deepEqual(twin.json(), { accepted: 0, ignored: 0, duplicate: 1 })
+  assert.deepEqual(twin.json(), { accepted: 0, ignored: 0, ignoredReasons: [], duplicate: 1 })
   assert.equal(calls.length, 1)
 })
 

@@ -54,3 +54,32 @@ test('the Docker Hub token is kept out of logs and answers however its path is p
   assert.ok(access.some((line) => line.includes('"url":"/hooks/dockerhub/[redacted]"')))
   for (const line of lines) assert.ok(!line.includes(TOKEN.slice(3)) && !line.includes(encodedToken.slice(3)), line)
 })
+
+test('the Quay token is kept out of logs and answers however its path is percent-encoded, 414 included', async (t) => {
+  const QUAY = 'qy-' + 'm'.repeat(40)
+  const lines: string[] = []
+  const stream = new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } })
+  const config = testConfig({ LOG_LEVEL: 'trace' })
+  const app = await buildApp(config, {
+    runner: new FakeDocker().runner,
+    logger: { ...loggerOptions(config, false) as object, level: 'trace', stream } as never,
+    hooks: { quayToken: QUAY },
+    onPush: () => {}
+  })
+  t.after(() => app.close())
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const encodedToken = QUAY.replace(/m/g, '%6D')
+  const body = JSON.stringify({ docker_url: 'quay.io/ns/app', repository: 'ns/app', updated_tags: ['v1'] })
+  const statuses: number[] = []
+  for (const path of [`/hooks/quay/${QUAY}`, `/hooks/%71uay/${QUAY}`, `/%68ooks/quay/${encodedToken}?x=1`, `/hooks/quay/${QUAY}${'x'.repeat(200)}`, `/hooks/quay/a/${QUAY}`]) {
+    const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    statuses.push(res.status)
+    const text = await res.text()
+    assert.ok(!text.includes(QUAY.slice(3)) && !text.includes(encodedToken.slice(3)), `${res.status} ${path}: ${text}`)
+  }
+  assert.deepEqual(statuses.slice(0, 3), [202, 202, 202], statuses.join(','))
+  assert.ok(statuses.includes(414), statuses.join(','))
+  assert.ok(lines.some((line) => line.includes('"url":"/hooks/quay/[redacted]"')))
+  for (const line of lines) assert.ok(!line.includes(QUAY.slice(3)) && !line.includes(encodedToken.slice(3)), line)
+})

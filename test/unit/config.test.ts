@@ -101,3 +101,23 @@ test('a configuration error names a secret variable but never repeats its value'
     return true
   })
 })
+
+test('hook secrets: GITEA_WEBHOOK_SECRET_FILE and QUAY_WEBHOOK_TOKEN_FILE read Docker secrets; lengths and the URL-safe token are checked; GITHUB_REGISTRY_HOST defaults to ghcr.io', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cu-hook-secrets-'))
+  const gitea = join(dir, 'gitea')
+  const quay = join(dir, 'quay')
+  writeFileSync(gitea, 'g'.repeat(20) + '\n')
+  writeFileSync(quay, 'q'.repeat(40) + '\n')
+  const config = loadConfig({ JWT_SECRET: secret, GITEA_WEBHOOK_SECRET_FILE: gitea, QUAY_WEBHOOK_TOKEN_FILE: quay })
+  assert.equal(config.GITEA_WEBHOOK_SECRET, 'g'.repeat(20))
+  assert.equal(config.QUAY_WEBHOOK_TOKEN, 'q'.repeat(40))
+  assert.equal(config.GITHUB_REGISTRY_HOST, 'ghcr.io')
+  assert.equal(loadConfig({ JWT_SECRET: secret }).GITEA_WEBHOOK_SECRET, undefined)
+  writeFileSync(quay, 'q'.repeat(31))
+  assert.throws(() => loadConfig({ JWT_SECRET: secret, QUAY_WEBHOOK_TOKEN_FILE: quay }), /QUAY_WEBHOOK_TOKEN_FILE must hold at least 32 bytes/)
+  writeFileSync(quay, 'q/'.repeat(20))
+  assert.throws(() => loadConfig({ JWT_SECRET: secret, QUAY_WEBHOOK_TOKEN_FILE: quay }), /A-Za-z0-9_-/)
+  assert.throws(() => loadConfig({ JWT_SECRET: secret, GITEA_WEBHOOK_SECRET: 'short' }), /GITEA_WEBHOOK_SECRET/)
+  assert.throws(() => loadConfig({ JWT_SECRET: secret, GITEA_WEBHOOK_SECRET: 'g'.repeat(20), GITEA_WEBHOOK_SECRET_FILE: gitea }), /not both/)
+  assert.throws(() => loadConfig({ JWT_SECRET: secret, GITHUB_REGISTRY_HOST: 'https://ghcr.io' }), /GITHUB_REGISTRY_HOST/)
+})

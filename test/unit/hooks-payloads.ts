@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 
 /**
  * Webhook bodies built from each provider's documented shape (field names as the providers send
@@ -85,4 +86,9 @@ export function dockerhubPush ({ repo = 'acme/app', tag = 'latest', pushedAt = 1
     push_data: { pushed_at: pushedAt, pusher: 'trustedbuilder', tag },
     repository: { comment_count: 0, date_created: 1417494799, description: '', is_official: false, is_private: true, name, namespace, owner: namespace, repo_name: repo, repo_url: `https://registry.hub.docker.com/u/${repo}/`, star_count: 0, status: 'Active' }
   }
+}
+
+/** A registry's own payload from test/fixtures/hooks (its README says where each came from), as JSON. */
+export function fixture (name: string): unknown {
+  return JSON.parse(readFileSync(new URL(`../fixtures/hooks/${name}`, import.meta.url), 'utf8'))
 }
