@@ -25,7 +25,7 @@ import { freePort, until } from './swarm-fixtures.ts'
 const exec = promisify(execFile)
 
 export interface TokenRequest { user: string | undefined, scope: string | null, service: string | null, granted: boolean }
-export interface AccessEntry { method: string, path: string, status: number }
+export interface AccessEntry { method: string, path: string, status: number, agent: string }
 
 export interface TokenRegistry {
   /** host:port of the registry */
@@ -36,6 +36,8 @@ export interface TokenRegistry {
   dockerConfig: string
   /** what the registry's access log shows so far, after a marker request has been logged */
   accessLog: () => Promise<AccessEntry[]>
+  /** also holds the credentials for `address` (a proxy in front of this registry) in the Docker config */
+  allow: (address: string) => Promise<void>
   /** `docker import` + `docker push` of the tests' tiny app image with the fixture's credentials */
   push: (repo: string, tag: string, kind?: AppKind) => Promise<{ digest: string, version: string }>
   stop: () => Promise<void>
@@ -61,7 +63,7 @@ export function libtrustKeyId (cert: X509Certificate): string {
   return text.match(/.{4}/g)!.join(':')
 }
 
-const accessLine = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) /
+const accessLine = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) \S+ "[^"]*" "([^"]*)"/
 
 export async function startTokenRegistry (t: { after: (fn: () => Promise<unknown>) => void }, options: TokenRegistryOptions = {}): Promise<TokenRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'cu-token-registry-'))
@@ -113,7 +115,12 @@ export async function startTokenRegistry (t: { after: (fn: () => Promise<unknown
     http: { addr: address },
     auth: { token: { realm: realmUrl, service, issuer, rootcertbundle: join(dir, 'cert.pem') } }
   }))
-  await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [address]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } } }))
+  const auths: Record<string, { auth: string }> = {}
+  const allow = async (host: string): Promise<void> => {
+    auths[host] = { auth: Buffer.from(`${user}:${password}`).toString('base64') }
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ auths }))
+  }
+  await allow(address)
 
   const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] })
   const entries: AccessEntry[] = []
@@ -123,7 +130,7 @@ export async function startTokenRegistry (t: { after: (fn: () => Promise<unknown
     partial = lines.pop()!
     for (const line of lines) {
       const match = accessLine.exec(line)
-      if (match !== null) entries.push({ method: match[1]!, path: match[2]!, status: Number(match[3]) })
+      if (match !== null) entries.push({ method: match[1]!, path: match[2]!, status: Number(match[3]), agent: match[4]! })
     }
   })
   let stderr = ''
@@ -169,5 +176,5 @@ export async function startTokenRegistry (t: { after: (fn: () => Promise<unknown
     }
   }
 
-  return { address, tokenRequests, dockerConfig: dir, accessLog, push, stop }
+  return { address, tokenRequests, dockerConfig: dir, accessLog, allow, push, stop }
 }

@@ -1,12 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { promisify } from 'node:util'
-import type { FastifyInstance } from 'fastify'
-import { bearer, build } from '../helper.ts'
-import { fastUpdates, swarmSkip, TEST_LABEL, uniqueName } from '../swarm-fixtures.ts'
-import { startTokenRegistry, type AccessEntry, type TokenRegistry } from '../token-registry.ts'
+import { bearer } from '../helper.ts'
+import { swarmSkip, uniqueName } from '../swarm-fixtures.ts'
+import { startTokenRegistry } from '../token-registry.ts'
+import { count, createWatchedService as createService, cycle, manifestGets, watcher } from '../watch-fixtures.ts'
 
 /**
  * The watcher's registry traffic against a real registry behind a token realm (DESIGN §7), counted
@@ -15,42 +13,6 @@ import { startTokenRegistry, type AccessEntry, type TokenRegistry } from '../tok
  * services (the Swarm is shared: other engineers' watched services must not be checked or updated
  * from here); everything else is the real app, the real registry client and the real Docker CLI.
  */
-const exec = promisify(execFile)
-
-interface WatchView { service: string, state: string, current: { tag: string | null, digest: string | null }, available: { digest: string, tag: string } | null, message?: string }
-
-/** A service from the token registry, created with the fixture's credentials, removed when the test ends. */
-async function createService (t: { after: (fn: () => Promise<unknown>) => void }, registry: TokenRegistry, name: string, image: string, labels: Record<string, string>): Promise<void> {
-  const env = { ...process.env, DOCKER_CONFIG: registry.dockerConfig }
-  t.after(() => exec('docker', ['service', 'rm', name]).catch(() => ''))
-  const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`])
-  await exec('docker', ['service', 'create', '--quiet', '--detach=false', '--with-registry-auth', '--name', name, '--label', TEST_LABEL, ...labelArgs, ...fastUpdates, image], { env, timeout: 180_000 })
-}
-
-/** The app with its scheduler stopped (cycles run by the test) and its listing narrowed to `names`. */
-async function watcher (t: Parameters<typeof build>[0], registry: TokenRegistry, names: Set<string>): Promise<FastifyInstance> {
-  const saved = process.env.DOCKER_CONFIG
-  process.env.DOCKER_CONFIG = registry.dockerConfig
-  t.after(() => { if (saved === undefined) delete process.env.DOCKER_CONFIG; else process.env.DOCKER_CONFIG = saved })
-  const app = await build(t, { WATCH: 'false', DATA_DIR: ':memory:', WATCH_TIMEOUT: '10s' })
-  const list = app.swarm.listServices.bind(app.swarm)
-  app.swarm.listServices = async (label) => (await list(label)).filter((s) => names.has(s.name))
-  return app
-}
-
-/** One cycle over every watched service (as POST /watch/check asks), then GET /watch. */
-async function cycle (app: FastifyInstance): Promise<{ services: WatchView[], registries: Array<{ registry: string, state: string, until?: string }> }> {
-  app.watch.scheduler.checkNow()
-  await app.watch.scheduler.tick()
-  const res = await app.inject({ method: 'GET', url: '/watch', headers: bearer() })
-  assert.equal(res.statusCode, 200)
-  return res.json()
-}
-
-const count = (log: AccessEntry[], method: string, path: string, status = 200): number =>
-  log.filter((e) => e.method === method && e.path === path && e.status === status).length
-const manifestGets = (log: AccessEntry[]): number => log.filter((e) => e.method === 'GET' && e.path.includes('/manifests/')).length
-
 test('swarm: behind a token realm, one HEAD per (registry, repository, tag) for 6 services, one tag listing per repository, tokens reused until they expire, the pushed digests', { skip: swarmSkip }, async (t) => {
   // 15 s tokens: the updater renews them 10 s early, so they are reused for 5 s.
   const registry = await startTokenRegistry(t, { tokenSeconds: 15 })
