@@ -66,6 +66,14 @@ test('swarm: behind a token realm, one HEAD per (registry, repository, tag) for 
   assert.equal(granted() - tokens0, 2, 'tokens reused within their lifetime')
   assert.equal(count(log2, 'HEAD', headA, 401) + count(log2, 'HEAD', headB, 401) + count(log2, 'GET', tagsA, 401), 0, 'no challenge while the tokens hold')
 
+  // The same traffic in /metrics, as the updater counted it: 2 HEADs and a listing per cycle.
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  const series = (labels: string): number => Number(metrics.split('\n').find((l) => l.startsWith(`container_updater_watch_registry_requests_total{registry="${registry.address}",${labels}} `))?.split(' ')[1])
+  assert.equal(series('method="HEAD",status="200"'), 4)
+  assert.equal(series('method="GET",status="200"'), 2)
+  assert.ok(series('method="HEAD",status="401"') + (series('method="GET",status="401"') || 0) >= 1, 'the challenge counted')
+  assert.match(metrics, new RegExp(`^container_updater_watch_checks_total\\{registry="${registry.address}",result="up_to_date"\\} 12$`, 'm'))
+
   // Once the tokens are past their lifetime (less the updater's 10 s margin), new ones are asked.
   await sleep(6000)
   const pushed = await registry.push(repoB, 'stable')
