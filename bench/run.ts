@@ -3,7 +3,7 @@
  * same run (the machines are shared and noisy, so only ratios mean something). Uses the built
  * server (dist/) and the real test Swarm. Prints a table and writes bench/results.json.
  *
- *   node --import tsx bench/run.ts [--quick] [--only=rejected,notice,storecost,trigger,burst,coalescing,scale,liveness,footprint]
+ *   node --import tsx bench/run.ts [--quick] [--only=rejected,notice,storecost,trigger,burst,coalescing,scale,liveness,footprint,watch]
  *
  * BENCH_CPU_PROF=dir writes a CPU profile of every updater started (bench/profile-top.ts reads it).
  */
@@ -20,6 +20,7 @@ import { scale } from './figures/scale.ts'
 import { coalescing, fanOut } from './figures/coalescing.ts'
 import { liveness } from './figures/liveness.ts'
 import { footprint } from './figures/footprint.ts'
+import { watch } from './figures/watch.ts'
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
 const runs = (figure: string): boolean => only === undefined || only.includes(figure)
@@ -46,7 +47,7 @@ function table (): string {
 async function main (): Promise<void> {
   const onSwarm = ['notice', 'storecost', 'trigger', 'burst', 'coalescing', 'liveness', 'scale'].filter(runs)
   // The refusal and footprint figures need no Swarm (nor a Docker engine).
-  if (onSwarm.length > 0 && swarmSkip !== false) throw new Error(swarmSkip)
+  if ((onSwarm.length > 0 || runs('watch')) && swarmSkip !== false) throw new Error(swarmSkip)
   const env = await machine()
   console.log(`bench on ${env.cpu}, ${env.memory}, Node ${env.node}, Docker ${env.docker}${quick ? ' (quick)' : ''}`)
   const calls = await DockerCalls.create()
@@ -74,6 +75,8 @@ async function main (): Promise<void> {
       })
     }
     if (runs('footprint')) await footprint()
+    // Its own updater (a fake Swarm listing of 500 services) and its own registry.
+    if (runs('watch')) await watch()
   } finally {
     if (onSwarm.length > 0) console.log(`\nremoved ${await removeBenchServices()} bench services`)
     calls.close()

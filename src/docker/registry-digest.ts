@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { budgetOf, describeFailure, isBackoffStatus, readLimited, RegistrySession, targetOf, Unavailable, type Budget, type SessionOptions } from './registry-session.js'
+import { budgetOf, describeFailure, isBackoffStatus, readLimited, RegistrySession, targetOf, Unavailable, type Budget, type RegistryResponse, type SessionOptions } from './registry-session.js'
 import type { RegistryCredentials } from './registry-credentials.js'
 
 export { isLoopbackHost, parseChallenge } from './registry-session.js'
@@ -20,7 +20,7 @@ export { isLoopbackHost, parseChallenge } from './registry-session.js'
 export type TagDigest = { digest: string } | { unavailable: string }
 
 /** A check with what the watcher needs beyond the digest: the registry's budget, whether to back off. */
-export type TagDigestCheck = ({ digest: string } | { unavailable: string, backoff: boolean }) & { budget: Budget }
+export type TagDigestCheck = ({ digest: string } | { unavailable: string, backoff: boolean }) & { budget: Budget, responses?: RegistryResponse[] }
 
 export interface ResolveTagDigestOptions extends SessionOptions {
   /** Bound on the whole lookup (every request, the token and any credential helper). Default 5 s. */
@@ -46,7 +46,7 @@ async function lookup (session: RegistrySession): Promise<TagDigestCheck> {
   }
   const budget = budgetOf(response.headers)
   const result = await digestOf(session, response, session.credentials)
-  return { ...result, budget }
+  return { ...result, budget, responses: session.responses }
 }
 
 async function digestOf (session: RegistrySession, response: Response, credentials: RegistryCredentials): Promise<{ digest: string } | { unavailable: string, backoff: boolean }> {
@@ -85,11 +85,13 @@ async function digestOf (session: RegistrySession, response: Response, credentia
  */
 export async function checkTagDigest (image: string, options: ResolveTagDigestOptions): Promise<TagDigestCheck> {
   const timeoutMs = options.timeoutMs ?? 5000
+  let session: RegistrySession | undefined
   try {
     const signal = AbortSignal.timeout(timeoutMs)
-    return await lookup(new RegistrySession(targetOf(image), options, signal))
+    session = new RegistrySession(targetOf(image), options, signal)
+    return await lookup(session)
   } catch (error) {
-    return { unavailable: describeFailure(error, timeoutMs), backoff: !(error instanceof Unavailable), budget: {} }
+    return { unavailable: describeFailure(error, timeoutMs), backoff: !(error instanceof Unavailable), budget: {}, responses: session?.responses ?? [] }
   }
 }
 

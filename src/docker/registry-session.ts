@@ -13,6 +13,9 @@ export interface Target { registry: string, path: string, tag: string, endpoint:
 
 export class Unavailable extends Error {}
 
+/** One answer of a registry to a request: its HTTP status, or `error` (network error, timeout). */
+export interface RegistryResponse { method: 'HEAD' | 'GET', status: number | 'error' }
+
 export interface SessionOptions {
   /** The updater's own Docker config.json: the credentials it updates services with. */
   dockerConfigPath: string
@@ -107,6 +110,8 @@ const basic = (username: string, password: string): string => `Basic ${Buffer.fr
 
 export class RegistrySession {
   credentials: RegistryCredentials = { kind: 'none' }
+  /** every answer of the registry in this session, challenges included (the watcher's metrics) */
+  readonly responses: RegistryResponse[] = []
   #authorization: string | undefined
   readonly #cacheKey: string
 
@@ -117,11 +122,18 @@ export class RegistrySession {
 
   get fetch (): typeof fetch { return this.options.fetch ?? fetch }
 
-  send (method: 'HEAD' | 'GET', pathAndQuery: string, accept: string): Promise<Response> {
+  async send (method: 'HEAD' | 'GET', pathAndQuery: string, accept: string): Promise<Response> {
     const headers: Record<string, string> = { accept }
     if (this.#authorization !== undefined) headers.authorization = this.#authorization
-    // Redirects are followed: fetch drops Authorization when one leaves the origin (checked on Node 20).
-    return this.fetch(`${this.target.endpoint}${pathAndQuery}`, { method, headers, signal: this.signal })
+    try {
+      // Redirects are followed: fetch drops Authorization when one leaves the origin (checked on Node 20).
+      const response = await this.fetch(`${this.target.endpoint}${pathAndQuery}`, { method, headers, signal: this.signal })
+      this.responses.push({ method, status: response.status })
+      return response
+    } catch (error) {
+      this.responses.push({ method, status: 'error' })
+      throw error
+    }
   }
 
   /** One request; a 401 is answered as its challenge asks and the request sent once more. */

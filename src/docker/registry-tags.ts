@@ -1,4 +1,4 @@
-import { budgetOf, describeFailure, isBackoffStatus, isValidRegistryTag, readLimited, RegistrySession, targetOf, Unavailable, type Budget } from './registry-session.js'
+import { budgetOf, describeFailure, isBackoffStatus, isValidRegistryTag, readLimited, RegistrySession, targetOf, Unavailable, type Budget, type RegistryResponse } from './registry-session.js'
 import type { ResolveTagDigestOptions } from './registry-digest.js'
 
 /**
@@ -6,7 +6,7 @@ import type { ResolveTagDigestOptions } from './registry-digest.js'
  * following `Link: <…>; rel="next"` (distribution's pagination) on the same registry, at most
  * `maxPages` pages. Same session, credentials and token reuse as the digest checks.
  */
-export type TagList = ({ tags: string[] } | { unavailable: string, backoff: boolean }) & { budget: Budget, requests: number }
+export type TagList = ({ tags: string[] } | { unavailable: string, backoff: boolean }) & { budget: Budget, requests: number, responses?: RegistryResponse[] }
 
 export interface ListTagsOptions extends ResolveTagDigestOptions {
   /** page size asked for (`n`) */
@@ -38,9 +38,10 @@ export async function listTags (image: string, options: ListTagsOptions): Promis
   const maxPages = options.maxPages ?? 20
   let requests = 0
   let budget: Budget = {}
+  let session: RegistrySession | undefined
   try {
     const signal = AbortSignal.timeout(timeoutMs)
-    const session = new RegistrySession(targetOf(image), options, signal)
+    session = new RegistrySession(targetOf(image), options, signal)
     const path = session.target.path
     let next: string | undefined = `/v2/${path}/tags/list?n=${options.pageSize ?? 1000}`
     const tags: string[] = []
@@ -52,7 +53,7 @@ export async function listTags (image: string, options: ListTagsOptions): Promis
       if (!response.ok) {
         await response.body?.cancel()
         const why = response.status === 404 ? 'the repository does not exist in the registry (404)' : `the registry answered ${response.status} to the tag listing`
-        return { unavailable: why, backoff: isBackoffStatus(response.status), budget, requests }
+        return { unavailable: why, backoff: isBackoffStatus(response.status), budget, requests, responses: session.responses }
       }
       let answer: { tags?: unknown }
       try {
@@ -65,8 +66,8 @@ export async function listTags (image: string, options: ListTagsOptions): Promis
       if (Array.isArray(answer?.tags)) for (const tag of answer.tags) if (typeof tag === 'string' && isValidRegistryTag(tag)) tags.push(tag)
       next = nextLink(response.headers.get('link'), path)
     }
-    return { tags, budget, requests }
+    return { tags, budget, requests, responses: session.responses }
   } catch (error) {
-    return { unavailable: describeFailure(error, timeoutMs), backoff: !(error instanceof Unavailable), budget, requests }
+    return { unavailable: describeFailure(error, timeoutMs), backoff: !(error instanceof Unavailable), budget, requests, responses: session?.responses ?? [] }
   }
 }

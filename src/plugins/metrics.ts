@@ -6,6 +6,7 @@ import { HttpSeries } from './http-series.js'
 import type { AuthFailureReason } from './auth.js'
 import type { NotifyResult } from '../notify/notifier.js'
 import type { HookSource, IgnoreReason } from '../hooks/events.js'
+import { registerWatchMetrics } from '../watch/metrics.js'
 
 export interface Metrics {
   registry: Registry
@@ -27,7 +28,8 @@ declare module 'fastify' {
 /**
  * Prometheus metrics in a registry of the app's own (several apps may live in one test process):
  * updates by service and result, update duration, running and queued updates, auth failures by
- * reason, registry hook events ignored by source and reason, and HTTP requests by route.
+ * reason, registry hook events ignored by source and reason, HTTP requests by route, and the
+ * watcher's checks, registry requests, services by watch state and cycle duration (src/watch/metrics.ts).
  * @see https://github.com/siimon/prom-client
  */
 async function metrics (app: FastifyInstance): Promise<void> {
@@ -63,6 +65,8 @@ async function metrics (app: FastifyInstance): Promise<void> {
   new Gauge({ name: 'container_updater_updates_running', help: 'Docker updates running now', registers: [registry], collect () { this.set(load('running')) } })
   // eslint-disable-next-line no-new
   new Gauge({ name: 'container_updater_updates_queued', help: 'Updates waiting for their service or a slot', registers: [registry], collect () { this.set(load('queued')) } })
+  // The watcher's (src/watch/metrics.ts), read from app.watch when scraped: that plugin comes later.
+  registerWatchMetrics(registry, () => app.hasDecorator('watch') ? { traffic: app.watch.scheduler.traffic, views: () => app.watch.scheduler.views() } : undefined)
   const http = new HttpSeries(registry, [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600])
 
   app.decorate('metrics', {

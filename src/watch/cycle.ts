@@ -3,6 +3,7 @@ import type { TagDigestCheck } from '../docker/registry-digest.js'
 import type { TagList } from '../docker/registry-tags.js'
 import type { ServiceState } from '../docker/swarm.js'
 import type { RegistryBudget, RequestLimiter } from './budget.js'
+import type { WatchTraffic } from './metrics.js'
 import { currentImage, watchSettings } from './policies.js'
 import { selectTag } from './tag-rules.js'
 import type { WatchStore } from './watch-store.js'
@@ -35,6 +36,8 @@ export interface CycleDeps {
   /** `watch=notify`: called once per new tag@digest */
   notifyAvailable: (service: ServiceState, image: string, reason: string) => void
   defaultScheduleMs: number
+  /** where checks and registry answers are counted (metrics) */
+  traffic?: WatchTraffic
   now?: () => number
 }
 
@@ -49,6 +52,7 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
     let pending = digests.get(image)
     if (pending === undefined) {
       pending = deps.limiter.run(repoKey, () => deps.checkDigest(image)).then((check) => {
+        deps.traffic?.responses(registry, check.responses)
         deps.budget.record(registry, check.budget, 'unavailable' in check && check.backoff, 'unavailable' in check ? check.unavailable : undefined)
         return check
       })
@@ -60,6 +64,7 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
     let pending = listings.get(repoKey)
     if (pending === undefined) {
       pending = deps.limiter.run(repoKey, () => deps.listTags(repository)).then((list) => {
+        deps.traffic?.responses(registry, list.responses)
         deps.budget.record(registry, list.budget, 'unavailable' in list && list.backoff, 'unavailable' in list ? list.unavailable : undefined)
         return list
       })
@@ -68,6 +73,8 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
     return pending
   }
 
+  /** per service ID, the registry its check asked (or found deferred): for the checks metric */
+  const registries = new Map<string, string>()
   const decide = async (service: ServiceState): Promise<ServiceView | undefined> => {
     const settings = watchSettings(service.labels, deps.defaultScheduleMs)
     if (settings === undefined) return undefined
@@ -78,6 +85,7 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
     if ('pinned' in current) return { ...view, state: 'pinned' }
     view.current = { tag: current.tag, digest: current.digest ?? null }
     const { registry, full } = normalizeRepository(current.repository)
+    registries.set(service.id, registry)
     const until = deps.budget.deferredUntil(registry)
     if (until !== undefined) return { ...view, state: 'deferred', message: `registry ${registry} deferred until ${new Date(until).toISOString()}` }
     let tag = current.tag
@@ -122,6 +130,8 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
   const views = await Promise.all(services.map(async (service) => {
     const view = await decide(service)
     if (view !== undefined) {
+      const registry = registries.get(service.id)
+      if (registry !== undefined) deps.traffic?.check(registry, view.state)
       const stored = deps.store.getCheck(service.id)
       deps.store.saveCheck({ serviceId: service.id, service: service.name, lastCheckedMs: now(), state: view.state, message: view.message ?? null, notified: stored?.notified ?? null })
     }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { ServiceState } from '../docker/swarm.js'
 import { watchSettings } from './policies.js'
 import { runCycle, type CycleDeps, type ServiceView } from './cycle.js'
+import { WatchTraffic } from './metrics.js'
 
 /**
  * When each watched service is checked (DESIGN §7): every `schedule` (label, else WATCH_INTERVAL)
@@ -27,6 +28,8 @@ export function jitterOf (serviceId: string, periodMs: number): number {
 }
 
 export class WatchScheduler {
+  /** checks, registry answers and cycle durations, read by /metrics (src/watch/metrics.ts) */
+  readonly traffic: WatchTraffic
   readonly #options: SchedulerOptions
   readonly #now: () => number
   /** per service ID: when it first appeared in this process (the anchor of its first check) */
@@ -42,6 +45,7 @@ export class WatchScheduler {
   constructor (options: SchedulerOptions) {
     this.#options = options
     this.#now = options.now ?? Date.now
+    this.traffic = options.traffic ?? new WatchTraffic()
   }
 
   /** The last decision of every watched service, with its next check (GET /watch). */
@@ -101,9 +105,10 @@ export class WatchScheduler {
     }
     for (const id of [...this.#views.keys()]) if (!present.has(id)) { this.#views.delete(id); this.#next.delete(id) }
     if (due.length > 0) {
-      const views = await runCycle(due, { ...this.#options, now: this.#now })
+      const views = await runCycle(due, { ...this.#options, traffic: this.traffic, now: this.#now })
       for (const view of views) this.#views.set(view.serviceId, view)
       for (const service of due) this.#next.set(service.id, this.dueAt(service) ?? this.#now())
+      this.traffic.cycle(this.#now() - started)
       this.#options.onCycle?.(views, this.#now() - started)
     }
   }

@@ -66,7 +66,8 @@ test('bearer tokens are reused across checks until they expire', async () => {
   const tokens = new TokenCache()
   for (let i = 0; i < 3; i++) {
     const check = await checkTagDigest(image(), { dockerConfigPath: config, tokens })
-    assert.deepEqual(check, { digest, budget: {} })
+    // Every answer is reported (the watcher's request metrics): the challenge once, then the 200s.
+    assert.deepEqual(check, { digest, budget: {}, responses: i === 0 ? [{ method: 'HEAD', status: 401 }, { method: 'HEAD', status: 200 }] : [{ method: 'HEAD', status: 200 }] })
   }
   assert.equal(seen.filter((s) => s.path.startsWith('/token')).length, 1)
   // First HEAD unauthenticated (401), then one HEAD with the token per check.
@@ -87,7 +88,7 @@ test('tag listing follows Link pages, bounded', async () => {
   assert.deepEqual(listed.tags, allTags)
   assert.equal(listed.requests, 3)
   const bounded = await listTags(image(), { dockerConfigPath: config, tokens, pageSize: 10, maxPages: 2 })
-  assert.deepEqual(bounded, { unavailable: 'the registry lists more than 2 pages of tags', backoff: false, budget: {}, requests: 2 })
+  assert.deepEqual(bounded, { unavailable: 'the registry lists more than 2 pages of tags', backoff: false, budget: {}, requests: 2, responses: [{ method: 'GET', status: 200 }, { method: 'GET', status: 200 }] })
 })
 
 test('a Link to another origin or path is not followed', () => {
@@ -101,22 +102,23 @@ test('429 with Retry-After, 5xx and RateLimit-Remaining reach the caller as a bu
   const tokens = new TokenCache()
   mode = 'limited'
   assert.deepEqual(await checkTagDigest(image(), { dockerConfigPath: config, tokens }),
-    { unavailable: 'the registry limits requests (429)', backoff: true, budget: { retryAfterMs: 120_000 } })
+    { unavailable: 'the registry limits requests (429)', backoff: true, budget: { retryAfterMs: 120_000 }, responses: [{ method: 'HEAD', status: 401 }, { method: 'HEAD', status: 429 }] })
   mode = 'down'
   const down = await listTags(image(), { dockerConfigPath: config, tokens })
   assert.equal('unavailable' in down && down.backoff, true)
   mode = 'remaining'
-  assert.deepEqual(await checkTagDigest(image(), { dockerConfigPath: config, tokens }), { digest, budget: { remaining: 3 } })
+  assert.deepEqual(await checkTagDigest(image(), { dockerConfigPath: config, tokens }), { digest, budget: { remaining: 3 }, responses: [{ method: 'HEAD', status: 200 }] })
   mode = 'ok'
   const missing = await checkTagDigest(image().replace(':1.2.3', ':9.9.9'), { dockerConfigPath: config, tokens })
-  assert.deepEqual(missing, { unavailable: 'the tag does not exist in the registry (404)', backoff: false, budget: {} })
+  assert.deepEqual(missing, { unavailable: 'the tag does not exist in the registry (404)', backoff: false, budget: {}, responses: [{ method: 'HEAD', status: 404 }] })
 })
 
 test('network errors back off; refusals of our own do not', async () => {
   const closed = await checkTagDigest('127.0.0.1:1/team/app:1', { dockerConfigPath: config, timeoutMs: 2000 })
   assert.equal('unavailable' in closed && closed.backoff, true)
+  assert.deepEqual(closed.responses, [{ method: 'HEAD', status: 'error' }])
   const invalid = await checkTagDigest('127.0.0.1:1/Team/app:1', { dockerConfigPath: config })
-  assert.deepEqual(invalid, { unavailable: 'invalid image reference', backoff: false, budget: {} })
+  assert.deepEqual(invalid, { unavailable: 'invalid image reference', backoff: false, budget: {}, responses: [] })
 })
 
 test('Retry-After as an HTTP date', () => {
