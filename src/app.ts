@@ -23,7 +23,7 @@ import updateRoutes from './routes/update.js'
 import updatesRoutes from './routes/updates.js'
 import watchRoutes from './routes/watch.js'
 import { sharedSchemas } from './schemas/update.js'
-import { answerCodes, errorBody } from './errors.js'
+import { answerCodes, errorBody, type ErrorExtras } from './errors.js'
 import { redactRequestUrl } from './hooks/redact.js'
 import type { CommandRunner } from './docker/runner.js'
 import type { RegistryAuthCheck } from './docker/registry-auth.js'
@@ -105,7 +105,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     done(null, payload)
   })
 
-  app.setErrorHandler((error: FastifyError & { headers?: Record<string, string> }, request, reply) => {
+  app.setErrorHandler((error: FastifyError & ErrorExtras, request, reply) => {
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
     const ours = typeof error.code === 'string' && (error.code.startsWith('CU_') || error.code.startsWith('FST_'))
     if (status >= 500) request.log.error({ err: error }, 'request failed')
@@ -113,7 +113,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     if (error.headers !== undefined) reply.headers(error.headers)
     // Only our own messages are shown for 5xx; anything unexpected is logged, not told.
     const message = status < 500 || ours ? error.message : 'Internal Server Error'
-    return reply.code(status).send(errorBody(status, message, typeof error.code === 'string' && (ours || status < 500) ? error.code : undefined))
+    const body = errorBody(status, message, typeof error.code === 'string' && (ours || status < 500) ? error.code : undefined)
+    // Our refusals may say more (a 423's opensAt, the freeze): their schemas name these fields.
+    return reply.code(status).send(ours && error.details !== undefined ? { ...error.details, ...body } : body)
   })
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send(
@@ -139,9 +141,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     ...(options.registryAuth !== undefined && { registryAuth: options.registryAuth })
   })
 
-  app.decorate('engine', new UpdateEngine(app.updater, app.swarm))
+  app.decorate('engine', new UpdateEngine(app.updater, app.swarm, app.freezes))
   await app.register(healthRoutes)
-  await app.register(updateRoutes, { updateWindows: config.UPDATE_WINDOWS })
+  await app.register(updateRoutes)
   await app.register(updatesRoutes)
   await app.register(eventsRoutes)
   await app.register(uiRoutes)

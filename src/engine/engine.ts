@@ -1,12 +1,14 @@
 import { candidateServiceNames } from '../docker/names.js'
 import { normalizeImageTarget } from '../docker/image-ref.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
-import type { StoredBatch } from '../store/records.js'
+import { publicRecord, type StoredBatch, type UpdateRecord } from '../store/records.js'
 import { byRequiredLabel, submitBatch, type BatchRequest } from './batch.js'
 import { planUpdates, type PlanEntry } from './plan.js'
 import { servicesOfStack, servicesRunning } from './find-services.js'
 import type { UpdateRequest } from './types.js'
 import type { ServiceUpdater } from './updater.js'
+import type { FreezeBoard } from './gates/freezes.js'
+import type { Freeze } from '../store/freeze-store.js'
 
 export type Target = { image: string } | { stack: string }
 
@@ -18,10 +20,12 @@ export type Target = { image: string } | { stack: string }
 export class UpdateEngine {
   readonly #updater: ServiceUpdater
   readonly #swarm: Swarm
+  readonly #freezes: FreezeBoard | undefined
 
-  constructor (updater: ServiceUpdater, swarm: Swarm) {
+  constructor (updater: ServiceUpdater, swarm: Swarm, freezes?: FreezeBoard) {
     this.#updater = updater
     this.#swarm = swarm
+    this.#freezes = freezes
   }
 
   /**
@@ -57,6 +61,12 @@ export class UpdateEngine {
     this.#updater.check(service, request)
   }
 
+  /**
+   * Queues an update, through the gates (DESIGN §8: windows, freezes, approvals): an explicit
+   * request behind a closed gate is refused (423 CU_OUTSIDE_WINDOW, CU_FROZEN) unless forced; an
+   * automatic one is held or waits for approval (the hooks and the watcher reach the same gates
+   * in the updater's submit).
+   */
   update (service: ServiceState, request: UpdateRequest, arrivedAt: number): ReturnType<ServiceUpdater['submit']> {
     return this.#updater.submit(service, request, arrivedAt)
   }
@@ -67,6 +77,39 @@ export class UpdateEngine {
 
   async plan (services: readonly ServiceState[], tag: string | undefined): Promise<PlanEntry[]> {
     return planUpdates(services, tag)
+  }
+
+  /** An admin approves a pending update (POST /updates/:id/approve): it starts, or is held by a closed gate. */
+  async approve (updateId: string, by: string | undefined): Promise<UpdateRecord> {
+    return publicRecord((await this.#updater.held.approve(updateId, by)).record)
+  }
+
+  /** An admin rejects a pending update: it ends `rejected`. */
+  reject (updateId: string, by: string | undefined): UpdateRecord {
+    return publicRecord(this.#updater.held.reject(updateId, by).record)
+  }
+
+  /** The record of an update (live, else stored), for the approval routes' scope check. */
+  record (updateId: string): UpdateRecord | undefined {
+    return this.#updater.getRecord(updateId)
+  }
+
+  freezes (): Freeze[] {
+    return this.#freezes?.list() ?? []
+  }
+
+  freeze (input: Parameters<FreezeBoard['create']>[0]): Freeze {
+    if (this.#freezes === undefined) throw new Error('freezes are not available')
+    return this.#freezes.create(input)
+  }
+
+  getFreeze (freezeId: string): Freeze | undefined {
+    return this.#freezes?.get(freezeId)
+  }
+
+  /** Ends a freeze now (its held updates are looked at again); false when there is none. */
+  unfreeze (freezeId: string): boolean {
+    return this.#freezes?.remove(freezeId) ?? false
   }
 
   /** Is this the updater's own service? (Waiting for it is impossible.) */

@@ -53,3 +53,15 @@ export function jobFrom (record: StoredUpdate, tag?: string, snapshot?: ServiceS
   const done = new Promise<void>((resolve) => { markDone = resolve })
   return { record, tag, joinKey: tag ?? '', started: false, blocking: false, writing: false, final: false, snapshot, watch: new AbortController(), done, markDone }
 }
+
+/** Counts for metrics: Docker updates running, and updates waiting for their turn. */
+export function loadOf (jobs: Iterable<Job>): { running: number, queued: number } {
+  let running = 0
+  let queued = 0
+  for (const job of jobs) {
+    if (job.final) continue
+    if (job.started && job.blocking) running++
+    else if (!job.started) queued++
+  }
+  return { running, queued }
+}

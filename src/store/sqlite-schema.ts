@@ -7,7 +7,7 @@ import type { Action, StoredBatch, StoredUpdate, Trigger, UpdateState } from './
  * The `_ms` columns are the instants the store sorts and prunes by (the ISO strings are kept as
  * given, so a record reads back exactly as it was saved).
  */
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -90,7 +90,22 @@ const MIGRATIONS: Record<number, string> = {
     ALTER TABLE updates ADD COLUMN reason TEXT;
     ALTER TABLE updates ADD COLUMN action TEXT;
     ALTER TABLE updates ADD COLUMN held_until TEXT;
+  `,
+  // ---- Migration 4 (issue #20, branch f20b): freezes (DESIGN §8, src/store/freeze-store.ts). ----
+  // One row per freeze in force; a freeze that ends or is deleted is removed. `services` is the
+  // JSON array of its globs. The lead may renumber this block when merging.
+  4: `
+    CREATE TABLE freezes (
+      freeze_id TEXT PRIMARY KEY NOT NULL,
+      services TEXT NOT NULL,
+      until TEXT NOT NULL,
+      until_ms INTEGER NOT NULL,
+      reason TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      created_by TEXT
+    ) WITHOUT ROWID;
   `
+  // ---- end of migration 4 ----
 }
 
 export class NewerSchema extends Error {
