@@ -22,7 +22,10 @@ import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
 import updatesRoutes from './routes/updates.js'
 import watchRoutes from './routes/watch.js'
+import freezeRoutes from './routes/freezes.js'
+import approvalRoutes from './routes/approvals.js'
 import { sharedSchemas } from './schemas/update.js'
+import { FreezeList, FreezeSchema } from './schemas/freezes.js'
 import { answerCodes, errorBody, type ErrorExtras } from './errors.js'
 import { redactRequestUrl } from './hooks/redact.js'
 import type { CommandRunner } from './docker/runner.js'
@@ -92,7 +95,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   })
   // Only JSON bodies: text/plain is answered 415 like every other content type.
   app.removeContentTypeParser('text/plain')
-  for (const schema of sharedSchemas) app.addSchema(schema)
+  for (const schema of [...sharedSchemas, FreezeSchema, FreezeList]) app.addSchema(schema)
 
   // While closing, in-flight requests still get their real answer, and their keep-alive
   // connections are closed after it; otherwise close() would wait for the keep-alive timeout.
@@ -145,6 +148,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(healthRoutes)
   await app.register(updateRoutes)
   await app.register(updatesRoutes)
+  await app.register(approvalRoutes)
+  await app.register(freezeRoutes)
   await app.register(eventsRoutes)
   await app.register(uiRoutes)
   await app.register(watchPlugin, { config })

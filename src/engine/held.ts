@@ -2,13 +2,12 @@ import type { ServiceState } from '../docker/swarm.js'
 import { targetImage } from '../docker/image-ref.js'
 import { ImagePinnedByDigest, NotPending, UpdateNotFound } from '../errors.js'
 import type { StoredUpdate } from '../store/records.js'
-import { Gates, type GateDecision } from './gates/gates.js'
+import type { GateDecision, Gates } from './gates/gates.js'
 import { timerAt } from './gates/timer-at.js'
 import { jobFrom, newJob, type Job } from './job.js'
 import type { JobLedger } from './ledger.js'
 import { moveTo } from './transitions.js'
-import type { UpdateRequest, UpdaterOptions } from './types.js'
-import { publicRecord } from '../store/records.js'
+import type { UpdateRequest } from './types.js'
 
 export interface HeldOptions {
   ledger: JobLedger
@@ -44,6 +43,8 @@ export class HeldUpdates {
   readonly #parked = new Map<string, Job>()
   readonly #timers = new Map<string, () => void>()
   readonly #checking = new Set<string>()
+  /** callers waiting for a parked update to be queued (or to end, or for shutdown) */
+  readonly #waiting = new Map<string, { promise: Promise<void>, resolve: () => void }>()
 
   constructor (options: HeldOptions) {
     this.#options = options
@@ -76,6 +77,23 @@ export class HeldUpdates {
     this.#track(job)
   }
 
+  /**
+   * Resolves when a parked update is queued (its caller's deadline counts from then), ends, or the
+   * updater closes; at once for one that is not parked.
+   */
+  async released (job: Job): Promise<void> {
+    const { updateId } = job.record
+    if (job.final || this.#options.ledger.get(updateId) !== job || (job.record.status !== 'held' && job.record.status !== 'pending_approval')) return
+    let waiting = this.#waiting.get(updateId)
+    if (waiting === undefined) {
+      let done!: () => void
+      const promise = new Promise<void>((resolve) => { done = resolve })
+      waiting = { promise, resolve: done }
+      this.#waiting.set(updateId, waiting)
+    }
+    await Promise.race([waiting.promise, job.done])
+  }
+
   /** Every parked update. */
   jobs (): Job[] {
     return [...this.#parked.values()]
@@ -84,7 +102,7 @@ export class HeldUpdates {
   /** Looks at every held update of `serviceId` again (its labels changed), or all of them (a freeze ended). */
   recheck (serviceId?: string): void {
     for (const job of this.#parked.values()) {
-      if (job.record.status === 'held' && (serviceId === undefined || job.record.serviceId === serviceId)) void this.#recheck(job)
+      if (job.record.status === 'held' && (serviceId === undefined || job.record.serviceId === serviceId)) this.#recheck(job).catch(() => {})
     }
   }
 
@@ -130,6 +148,8 @@ export class HeldUpdates {
   close (): void {
     for (const cancel of this.#timers.values()) cancel()
     this.#timers.clear()
+    for (const { resolve } of this.#waiting.values()) resolve()
+    this.#waiting.clear()
   }
 
   #pending (updateId: string): Job {
@@ -159,7 +179,7 @@ export class HeldUpdates {
   #schedule (job: Job, at: number): void {
     this.#timers.get(job.record.updateId)?.()
     this.#timers.set(job.record.updateId, timerAt(at, () => {
-      if (job.record.status === 'held') void this.#recheck(job)
+      if (job.record.status === 'held') this.#recheck(job).catch(() => {})
       else this.#end(job, 'expired', `not approved within APPROVAL_TTL (${Math.round(this.#options.approvalTtlMs / 1000)} s)`)
     }))
   }
@@ -175,14 +195,19 @@ export class HeldUpdates {
   #end (job: Job, status: 'failed' | 'rejected' | 'expired' | 'superseded', message: string): void {
     this.#untrack(job)
     this.#options.ledger.finish(job, status, null, message)
+    this.#waiting.delete(job.record.updateId)
   }
 
   #release (job: Job): void {
     this.#untrack(job)
     moveTo(job.record, 'queued')
     delete job.record.message
+    // Read again when its turn comes: the service of the request is stale by now.
+    job.snapshot = undefined
     this.#options.ledger.save(job)
     this.#options.enqueue(job)
+    this.#waiting.get(job.record.updateId)?.resolve()
+    this.#waiting.delete(job.record.updateId)
   }
 
   async #recheck (job: Job): Promise<void> {
@@ -219,25 +244,4 @@ function tagOf (image: string | undefined): string | undefined {
   if (image === undefined) return undefined
   const colon = image.lastIndexOf(':')
   return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined
-}
-
-/**
- * The updater's held updates and their gates, wired to its options: freezes and windows from the
- * configuration; a freeze that ends, or an event of a service (its labels changed), looks at the
- * held updates again.
- */
-export function heldUpdates (options: UpdaterOptions, ledger: JobLedger, enqueue: (job: Job) => void): HeldUpdates {
-  const gates = new Gates({ updateWindows: options.updateWindows, activeFreeze: (name, now) => options.freezes?.active(name, now) })
-  const held = new HeldUpdates({
-    ledger,
-    gates,
-    readService: async (id) => options.swarm.inspectService(id),
-    enqueue,
-    approvalTtlMs: options.approvalTtlMs ?? 24 * 3600_000,
-    approveUrl: (id) => `${options.publicUrl ?? ''}/updates/${id}/approve`,
-    onParked: (job) => options.onRecord?.(publicRecord(job.record), 'parked')
-  })
-  options.freezes?.onLifted(() => held.recheck())
-  options.events?.on('event', (event) => held.recheck(event.serviceId))
-  return held
 }

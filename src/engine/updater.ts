@@ -18,7 +18,8 @@ import { Semaphore } from './semaphore.js'
 import { hasLabel } from './labels.js'
 import { resumeUnfinished } from './recovery.js'
 import { moveTo } from './transitions.js'
-import { heldUpdates, type HeldUpdates } from './held.js'
+import type { HeldUpdates } from './held.js'
+import { heldUpdates } from './held-wiring.js'
 import { waitForAnswer } from './wait.js'
 
 export type { Answer, RecordEvent, UpdateRequest, UpdaterOptions } from './types.js'
@@ -121,7 +122,8 @@ export class ServiceUpdater {
     const decision = this.held.gates.decide(service, request, Date.now())
     if (decision.kind !== 'go') {
       const parked = this.held.park(service, request, arrivedAt, decision)
-      return { record: publicRecord(parked.record), wait: async () => this.#wait(parked, Number.POSITIVE_INFINITY) }
+      // Its caller's deadline counts from when it is queued (a window may open days later).
+      return { record: publicRecord(parked.record), wait: async () => this.held.released(parked).then(async () => this.#wait(parked, Date.now() + this.#timeoutMs)) }
     }
     const joinKey = request.tag ?? ''
     let job = this.#lanes.joinable(service.id, joinKey)

@@ -91,7 +91,6 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
     const records = answers.map((a) => a.record)
     return reply.code(batchHttpStatus(records)).send(batchReply(stored, records))
   }
-
 }
 
 /** Who asked for what, from where: the outcome is audited when the update ends (plugins/docker.ts). */
