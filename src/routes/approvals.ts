@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { UpdateParams, UpdateRecord, errorReplies } from '../schemas/update.js'
-import { UpdateNotFound } from '../errors.js'
+import { NotPending, UpdateNotFound } from '../errors.js'
 
 /**
  * Approvals (DESIGN §8; docs/API.md, "Approvals"): an automatic update of a service labelled
@@ -13,11 +13,12 @@ export default async function approvalRoutes (fastify: FastifyInstance): Promise
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const replies = { 200: Type.Ref(UpdateRecord), ...errorReplies([400, 401, 403, 404, 409, 415, 429, 502, 503, 504]) }
 
-  /** The pending record, if the token may see it (out of scope is answered as absent). */
+  /** An admin's, on a pending record the token may see (out of scope is answered as absent). */
   function recordInScope (request: FastifyRequest, updateId: string): void {
     app.requireAccess(request, 'admin', 'approvals need an admin token')
     const found = app.engine.record(updateId)
     if (found === undefined || !app.mayUpdate(request, [found.appName, found.service])) throw new UpdateNotFound(updateId)
+    if (found.status !== 'pending_approval') throw new NotPending(updateId, found.status)
   }
 
   app.post('/updates/:updateId/approve', {
