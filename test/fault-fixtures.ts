@@ -161,6 +161,8 @@ export interface RecordBody {
   statusUrl: string
   startedAt: string
   finishedAt: string | null
+  trigger?: string
+  heldUntil?: string
 }
 
 /** GET /updates/:id, checked against its documented schema. */

@@ -75,6 +75,8 @@ export class HeldUpdates {
     const job = jobFrom(stored, tagOf(stored.targetImage))
     this.#options.ledger.adopt(job)
     this.#track(job)
+    // The configuration may have changed with the restart (UPDATE_WINDOWS, a label): ask again now.
+    if (job.record.status === 'held') this.#recheck(job).catch(() => {})
   }
 
   /**
