@@ -53,7 +53,7 @@ export const EnvSchema = Type.Object({
   NOTIFY_URLS_FILE: Type.Optional(Type.String({ description: 'file holding `NOTIFY_URLS` (Docker secrets: webhook URLs carry their credential)' })),
   NOTIFY_SECRET: Type.Optional(Type.String({ description: 'signs `json` notifications (`X-Container-Updater-Signature: sha256=…`), at least 16 bytes' })),
   NOTIFY_SECRET_FILE: Type.Optional(Type.String({ description: 'file holding `NOTIFY_SECRET`' })),
-  NOTIFY_ON: Type.Optional(Type.String({ description: 'comma-separated states to notify, e.g. `rolled_back,paused,failed,timeout`' })),
+  NOTIFY_ON: Type.Optional(Type.String({ description: 'comma-separated states and events to notify, e.g. `rolled_back,paused,failed,timeout,pending_approval,frozen`; unset: all (final states, `timeout`, `held`, `pending_approval`, `frozen`, `unfrozen`)' })),
   NOTIFY_TIMEOUT: Type.Integer({ default: 5000, minimum: 100, description: 'milliseconds per delivery attempt' }),
   NOTIFY_RETRIES: Type.Integer({ default: 3, minimum: 0, maximum: 10, description: 'retries after the first attempt, with backoff' }),
   GITHUB_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret of GitHub\'s package webhooks (at least 16 characters); enables `POST /hooks/github`' })),
