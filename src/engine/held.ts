@@ -1,6 +1,6 @@
 import type { ServiceState } from '../docker/swarm.js'
-import { targetImage } from '../docker/image-ref.js'
-import { ImagePinnedByDigest, NotPending, UpdateNotFound } from '../errors.js'
+import { parseImageRef, targetImage } from '../docker/image-ref.js'
+import { ImagePinnedByDigest, NotPending, ShuttingDown, UpdateNotFound } from '../errors.js'
 import type { StoredUpdate } from '../store/records.js'
 import type { GateDecision, Gates } from './gates/gates.js'
 import { timerAt } from './gates/timer-at.js'
@@ -43,6 +43,8 @@ export class HeldUpdates {
   readonly #parked = new Map<string, Job>()
   readonly #timers = new Map<string, () => void>()
   readonly #checking = new Set<string>()
+  /** shutting down: nothing parked starts any more (the next instance resumes them) */
+  #closed = false
   /** callers waiting for a parked update to be queued (or to end, or for shutdown) */
   readonly #waiting = new Map<string, { promise: Promise<void>, resolve: () => void }>()
 
@@ -72,7 +74,8 @@ export class HeldUpdates {
 
   /** Picks up a held or pending record an earlier process left (recovery.ts). */
   resume (stored: StoredUpdate): void {
-    const job = jobFrom(stored, tagOf(stored.targetImage))
+    // Its tag is the one of its target (`repo:tag`, written when it was parked).
+    const job = jobFrom(stored, stored.targetImage === undefined ? undefined : parseImageRef(stored.targetImage).tag)
     this.#options.ledger.adopt(job)
     this.#track(job)
     // The configuration may have changed with the restart (UPDATE_WINDOWS, a label): ask again now.
@@ -96,11 +99,6 @@ export class HeldUpdates {
     await Promise.race([waiting.promise, job.done])
   }
 
-  /** Every parked update. */
-  jobs (): Job[] {
-    return [...this.#parked.values()]
-  }
-
   /** Looks at every held update of `serviceId` again (its labels changed), or all of them (a freeze ended). */
   recheck (serviceId?: string): void {
     for (const job of this.#parked.values()) {
@@ -112,6 +110,7 @@ export class HeldUpdates {
   async approve (updateId: string, by: string | undefined): Promise<Job> {
     const job = this.#pending(updateId)
     const service = await this.#options.readService(job.record.serviceId)
+    if (this.#closed) throw new ShuttingDown()
     if (job.final || job.record.status !== 'pending_approval') throw new NotPending(updateId, job.record.status)
     if (service === undefined) {
       this.#end(job, 'failed', 'the service was removed while the update waited for approval')
@@ -147,7 +146,9 @@ export class HeldUpdates {
     }
   }
 
+  /** Shutdown: timers stop, nothing parked starts, waiting callers are answered with the record as it stands. */
   close (): void {
+    this.#closed = true
     for (const cancel of this.#timers.values()) cancel()
     this.#timers.clear()
     for (const { resolve } of this.#waiting.values()) resolve()
@@ -214,11 +215,11 @@ export class HeldUpdates {
 
   async #recheck (job: Job): Promise<void> {
     const id = job.record.updateId
-    if (this.#checking.has(id)) return
+    if (this.#checking.has(id) || this.#closed) return
     this.#checking.add(id)
     try {
       const service = await this.#options.readService(job.record.serviceId)
-      if (job.final || job.record.status !== 'held') return
+      if (job.final || job.record.status !== 'held' || this.#closed) return
       if (service === undefined) return this.#end(job, 'failed', 'the service was removed while the update was held')
       const decision = this.#options.gates.decide(service, job.record, Date.now(), true)
       if (decision.kind === 'go') return this.#release(job)
@@ -240,10 +241,3 @@ export class HeldUpdates {
 }
 
 const keyOf = (status: string, serviceId: string, joinKey: string): string => `${status} ${serviceId} ${joinKey}`
-
-/** The tag of a stored `repo:tag` target (a port's colon is before the last slash). */
-function tagOf (image: string | undefined): string | undefined {
-  if (image === undefined) return undefined
-  const colon = image.lastIndexOf(':')
-  return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined
-}

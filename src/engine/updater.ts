@@ -180,6 +180,7 @@ export class ServiceUpdater {
     this.#closing = true
     this.#closeTimer = setTimeout(this.#reachDeadline, graceMs)
     this.#closeTimer.unref()
+    this.held.close()
     for (const job of this.#lanes.drainQueued()) {
       job.error = new ShuttingDown()
       this.#ledger.finish(job, 'cancelled', null, 'the updater shut down before this update started')
