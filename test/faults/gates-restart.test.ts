@@ -101,6 +101,15 @@ describe('faults: gates across a restart', { skip: swarmSkip, concurrency: true 
     assert.equal((await call(second, 'GET', `/updates/${parked.frozen.updateId}`)).body.status, 'held')
     assert.equal((await call(second, 'GET', `/updates/${parked.approve.updateId}`)).body.status, 'pending_approval')
     assert.equal((await callsOf(docker, 'service update')).length, 1, 'only the window-held update reached Swarm')
+    // Meanwhile an explicit update of the frozen service is refused, naming the freeze; a deploy token may not approve.
+    const refused = await fetch(`${second.url}/update`, { method: 'POST', headers: { ...bearer(token({ access: 'deploy' })), 'content-type': 'application/json' }, body: JSON.stringify({ appName: names.frozen }) })
+    const refusal = await refused.json() as Record<string, unknown>
+    assert.equal(refused.status, 423, JSON.stringify(refusal))
+    assertDocumented(doc, { method: 'post', path: '/update' }, 423, refusal)
+    assert.deepEqual([refusal.code, refusal.freezeId, refusal.reason], ['CU_FROZEN', frozen.body.freezeId, 'audit week'])
+    const deployApproves = await fetch(`${second.url}/updates/${parked.approve.updateId}/approve`, { method: 'POST', headers: bearer(token({ access: 'deploy' })) })
+    assert.equal(deployApproves.status, 403)
+    assert.equal((await callsOf(docker, 'service update')).length, 1)
 
     assert.equal((await call(second, 'DELETE', `/freezes/${String(frozen.body.freezeId)}`)).status, 204)
     const frozenEnd = await reaches(second, parked.frozen.updateId, FINAL)
