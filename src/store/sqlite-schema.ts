@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import type { Action, StoredBatch, StoredUpdate, Trigger, UpdateState } from './records.js'
+import { FREEZES_TABLE } from './freeze-schema.js'
 
 /**
  * The database layout and how records map onto it. Every field of a record has a column of its
@@ -91,21 +92,8 @@ const MIGRATIONS: Record<number, string> = {
     ALTER TABLE updates ADD COLUMN action TEXT;
     ALTER TABLE updates ADD COLUMN held_until TEXT;
   `,
-  // ---- Migration 4 (issue #20, branch f20b): freezes (DESIGN §8, src/store/freeze-store.ts). ----
-  // One row per freeze in force; a freeze that ends or is deleted is removed. `services` is the
-  // JSON array of its globs. The lead may renumber this block when merging.
-  4: `
-    CREATE TABLE freezes (
-      freeze_id TEXT PRIMARY KEY NOT NULL,
-      services TEXT NOT NULL,
-      until TEXT NOT NULL,
-      until_ms INTEGER NOT NULL,
-      reason TEXT NOT NULL,
-      created_at TEXT NOT NULL,
-      created_by TEXT
-    ) WITHOUT ROWID;
-  `
-  // ---- end of migration 4 ----
+  // ---- Migration 4 (issue #20, branch f20b): the freezes table (src/store/freeze-schema.ts); the lead may renumber it. ----
+  4: FREEZES_TABLE
 }
 
 export class NewerSchema extends Error {
