@@ -26,8 +26,11 @@ import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
 import updatesRoutes from './routes/updates.js'
 import watchRoutes from './routes/watch.js'
+import freezeRoutes from './routes/freezes.js'
+import approvalRoutes from './routes/approvals.js'
 import { sharedSchemas } from './schemas/update.js'
-import { answerCodes, errorBody } from './errors.js'
+import { FreezeList, FreezeSchema } from './schemas/freezes.js'
+import { answerCodes, errorBody, type ErrorExtras } from './errors.js'
 import { redactRequestUrl } from './hooks/redact.js'
 import type { CommandRunner } from './docker/runner.js'
 import type { RegistryAuthCheck } from './docker/registry-auth.js'
@@ -96,7 +99,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   })
   // Only JSON bodies: text/plain is answered 415 like every other content type.
   app.removeContentTypeParser('text/plain')
-  for (const schema of sharedSchemas) app.addSchema(schema)
+  for (const schema of [...sharedSchemas, FreezeSchema, FreezeList]) app.addSchema(schema)
 
   // While closing, in-flight requests still get their real answer, and their keep-alive
   // connections are closed after it; otherwise close() would wait for the keep-alive timeout.
@@ -109,7 +112,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     done(null, payload)
   })
 
-  app.setErrorHandler((error: FastifyError & { headers?: Record<string, string> }, request, reply) => {
+  app.setErrorHandler((error: FastifyError & ErrorExtras, request, reply) => {
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
     const ours = typeof error.code === 'string' && (error.code.startsWith('CU_') || error.code.startsWith('FST_'))
     if (status >= 500) request.log.error({ err: error }, 'request failed')
@@ -117,7 +120,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     if (error.headers !== undefined) reply.headers(error.headers)
     // Only our own messages are shown for 5xx; anything unexpected is logged, not told.
     const message = status < 500 || ours ? error.message : 'Internal Server Error'
-    return reply.code(status).send(errorBody(status, message, typeof error.code === 'string' && (ours || status < 500) ? error.code : undefined))
+    const body = errorBody(status, message, typeof error.code === 'string' && (ours || status < 500) ? error.code : undefined)
+    // Our refusals may say more (a 423's opensAt, the freeze): their schemas name these fields.
+    return reply.code(status).send(ours && error.details !== undefined ? { ...error.details, ...body } : body)
   })
 
   app.setNotFoundHandler((request, reply) => reply.code(404).send(
@@ -143,10 +148,12 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     ...(options.registryAuth !== undefined && { registryAuth: options.registryAuth })
   })
 
-  app.decorate('engine', new UpdateEngine(app.updater, app.swarm))
+  app.decorate('engine', new UpdateEngine(app.updater, app.swarm, app.freezes))
   await app.register(healthRoutes)
-  await app.register(updateRoutes, { updateWindows: config.UPDATE_WINDOWS })
+  await app.register(updateRoutes)
   await app.register(updatesRoutes)
+  await app.register(approvalRoutes)
+  await app.register(freezeRoutes)
   await app.register(eventsRoutes)
   await app.register(uiRoutes)
   await app.register(watchPlugin, { config })

@@ -54,7 +54,7 @@ export const EnvSchema = Type.Object({
   NOTIFY_URLS_FILE: Type.Optional(Type.String({ description: 'file holding `NOTIFY_URLS` (Docker secrets: webhook URLs carry their credential)' })),
   NOTIFY_SECRET: Type.Optional(Type.String({ description: 'signs `json` notifications (`X-Container-Updater-Signature: sha256=…`), at least 16 bytes' })),
   NOTIFY_SECRET_FILE: Type.Optional(Type.String({ description: 'file holding `NOTIFY_SECRET`' })),
-  NOTIFY_ON: Type.Optional(Type.String({ description: 'comma-separated states to notify, e.g. `rolled_back,paused,failed,timeout`' })),
+  NOTIFY_ON: Type.Optional(Type.String({ description: 'comma-separated states and events to notify, e.g. `rolled_back,paused,failed,timeout,pending_approval,frozen`; unset: all (final states, `timeout`, `held`, `pending_approval`, `frozen`, `unfrozen`)' })),
   NOTIFY_TIMEOUT: Type.Integer({ default: 5000, minimum: 100, description: 'milliseconds per delivery attempt' }),
   NOTIFY_RETRIES: Type.Integer({ default: 3, minimum: 0, maximum: 10, description: 'retries after the first attempt, with backoff' }),
   GITHUB_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret of GitHub\'s package webhooks (at least 16 characters); enables `POST /hooks/github`' })),
@@ -70,6 +70,8 @@ export const EnvSchema = Type.Object({
   WATCH_INTERVAL: Type.String({ default: '1h', pattern: '^\\d{1,9}[smhd]$', description: 'how often a watched service is checked unless its schedule label says otherwise (`90s`, `15m`, `6h`, `1d`; 1m to 7d), and the longest registry backoff' }),
   WATCH_TIMEOUT: Type.String({ default: '10s', pattern: '^\\d{1,9}[smhd]$', description: 'bound on one registry request of the watcher' }),
   WATCH_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64, description: 'registry requests of the watcher at once (one per repository)' }),
+  APPROVAL_TTL: Type.String({ default: '24h', pattern: '^\\d{1,9}[smhd]$', description: 'how long an update of a service labelled `container-updater.approve=true` waits for an admin\'s approval before it ends `expired` (`30m`, `24h`, `7d`)' }),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s?#]+$', description: 'where callers reach the updater, e.g. `https://updater.example.com`: the approve URL in a pending update\'s message and notification starts with it (unset: the path alone)' })),
   SELF_SERVICE: Type.Optional(Type.String({ minLength: 1, description: 'the updater\'s own service (name or ID; the stack file sets `{{.Service.ID}}`): updating it is answered 202 at once' }))
 })
 

@@ -18,6 +18,11 @@ export const Forbidden = createError<[string]>('CU_FORBIDDEN', 'This token may n
 export const AccessDenied = createError<[string, string]>('CU_ACCESS_DENIED', 'This token has %s access: %s', 403)
 /** An explicit update outside the service's update window (engine/gates/window-gate.ts); the answer carries opensAt and Retry-After. */
 export const OutsideWindow = createError<[string, string, string]>('CU_OUTSIDE_WINDOW', 'Service %s is outside its update window (%s); it opens at %s. An admin token may send "force": true', 423)
+/** An explicit update of a service under a freeze (engine/gates/freezes.ts); the answer names the freeze and its reason. */
+export const Frozen = createError<[string, string, string, string]>('CU_FROZEN', 'Service %s is frozen by freeze %s until %s: %s. An admin token may send "force": true', 423)
+/** POST /updates/:id/approve or /reject on an update that is not waiting for approval (any more). */
+export const NotPending = createError<[string, string]>('CU_NOT_PENDING', 'Update %s is not waiting for approval: it is %s', 409)
+export const FreezeNotFound = createError<[string]>('CU_FREEZE_NOT_FOUND', 'No such freeze: %s', 404)
 /** The service's container-updater.window label cannot be read: no update starts until it is fixed. */
 export const InvalidWindow = createError<[string, string]>('CU_INVALID_WINDOW', 'Service %s: %s', 409)
 export const ServiceNotEnabled = createError<[string, string]>('CU_SERVICE_NOT_ENABLED', 'Service %s does not carry the label %s that allows updates', 403)
@@ -46,6 +51,16 @@ export const EventStreamStopped = createError('CU_EVENTS_STOPPED', 'The Docker e
 export const StoreUnavailable = createError<[string, { cause: unknown }?]>('CU_STORE_UNAVAILABLE', 'The record store is unavailable: %s', 503)
 export const InvalidCursor = createError('CU_INVALID_CURSOR', 'Invalid cursor: pass the nextCursor of a previous page unchanged', 400)
 export const InvalidSince = createError<[string]>('CU_INVALID_SINCE', 'Invalid since %s: expected an ISO date-time', 400)
+
+/**
+ * Fields an error adds to its body (its status's schema names them, e.g. a 423's `opensAt`) and
+ * headers it sets (`Retry-After`); the app's error handler sends both.
+ */
+export interface ErrorExtras { details?: Record<string, unknown>, headers?: Record<string, string> }
+
+export function withExtras<E extends Error> (error: E, extras: ErrorExtras): E & ErrorExtras {
+  return Object.assign(error, extras)
+}
 
 /** The shape of every error answer (docs/API.md; the ErrorReply schema), built in this one place. */
 export interface ErrorBody<S extends number = number> { statusCode: S, error: string, message: string, code?: string }

@@ -3,6 +3,7 @@ import type { ServiceState } from '../docker/swarm.js'
 import { hasLabel } from '../docker/labels.js'
 import type { StoredBatch, Trigger } from '../store/records.js'
 import type { ServiceUpdater } from './updater.js'
+import { isAutomatic } from './gates/gates.js'
 
 type Skipped = StoredBatch['skipped']
 
@@ -23,6 +24,8 @@ export interface BatchRequest {
   tag: string | undefined
   requestedBy: string | undefined
   trigger?: Trigger | undefined
+  /** an admin's `"force": true` past windows and freezes */
+  force?: boolean | undefined
   /** services left out already, with their reasons */
   skipped: Skipped
   arrivedAt?: number
@@ -38,11 +41,13 @@ export function submitBatch (updater: ServiceUpdater, services: readonly Service
   const arrivedAt = request.arrivedAt ?? Date.now()
   const batchId = randomUUID()
   const skipped = [...request.skipped]
+  // An explicit batch with one service behind a closed gate is refused as a whole: nothing starts.
+  if (!isAutomatic(request.trigger)) for (const service of services) updater.held.gates.decide(service, request, arrivedAt)
   const jobs: Array<ReturnType<ServiceUpdater['submit']>> = []
   let refusal: unknown
   for (const service of services) {
     try {
-      jobs.push(updater.submit(service, { appName: service.name, tag: request.tag, requestedBy: request.requestedBy, trigger: request.trigger, batchId }, arrivedAt))
+      jobs.push(updater.submit(service, { appName: service.name, tag: request.tag, requestedBy: request.requestedBy, trigger: request.trigger, force: request.force, batchId }, arrivedAt))
     } catch (error) {
       refusal ??= error
       skipped.push({ service: service.name, reason: (error as Error).message })

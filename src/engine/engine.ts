@@ -7,6 +7,8 @@ import { planUpdates, type PlanEntry } from './plan.js'
 import { servicesOfStack, servicesRunning } from './find-services.js'
 import type { UpdateRequest } from './types.js'
 import type { ServiceUpdater } from './updater.js'
+import type { FreezeBoard } from './gates/freezes.js'
+import type { Freeze } from '../store/freeze-store.js'
 
 export type Target = { image: string } | { stack: string }
 
@@ -19,10 +21,12 @@ export type Target = { image: string } | { stack: string }
 export class UpdateEngine {
   readonly #updater: ServiceUpdater
   readonly #swarm: Swarm
+  readonly #freezes: FreezeBoard | undefined
 
-  constructor (updater: ServiceUpdater, swarm: Swarm) {
+  constructor (updater: ServiceUpdater, swarm: Swarm, freezes?: FreezeBoard) {
     this.#updater = updater
     this.#swarm = swarm
+    this.#freezes = freezes
   }
 
   /**
@@ -66,6 +70,12 @@ export class UpdateEngine {
     this.#updater.check(service, request)
   }
 
+  /**
+   * Queues an update, through the gates (DESIGN §8: windows, freezes, approvals): an explicit
+   * request behind a closed gate is refused (423 CU_OUTSIDE_WINDOW, CU_FROZEN) unless forced; an
+   * automatic one is held or waits for approval (the hooks and the watcher reach the same gates
+   * in the updater's submit).
+   */
   update (service: ServiceState, request: UpdateRequest, arrivedAt: number): ReturnType<ServiceUpdater['submit']> {
     return this.#updater.submit(service, request, arrivedAt)
   }
@@ -100,6 +110,34 @@ export class UpdateEngine {
   /** Resolves when Docker answers and this node is a Swarm manager; throws the reason otherwise. */
   async checkReady (): Promise<void> {
     await this.#updater.checkReady()
+  }
+
+  /** An admin approves a pending update (POST /updates/:id/approve): it starts, or is held by a closed gate. */
+  async approve (updateId: string, by: string | undefined): Promise<UpdateRecord> {
+    return publicRecord((await this.#updater.held.approve(updateId, by)).record)
+  }
+
+  /** An admin rejects a pending update: it ends `rejected`. */
+  reject (updateId: string, by: string | undefined): UpdateRecord {
+    return publicRecord(this.#updater.held.reject(updateId, by).record)
+  }
+
+  freezes (): Freeze[] {
+    return this.#freezes?.list() ?? []
+  }
+
+  freeze (input: Parameters<FreezeBoard['create']>[0]): Freeze {
+    if (this.#freezes === undefined) throw new Error('freezes are not available')
+    return this.#freezes.create(input)
+  }
+
+  getFreeze (freezeId: string): Freeze | undefined {
+    return this.#freezes?.get(freezeId)
+  }
+
+  /** Ends a freeze now (its held updates are looked at again); false when there is none. */
+  unfreeze (freezeId: string): boolean {
+    return this.#freezes?.remove(freezeId) ?? false
   }
 
   /** Is this the updater's own service? (Waiting for it is impossible.) */

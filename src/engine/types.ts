@@ -2,6 +2,7 @@ import type { ServiceEvents } from '../docker/events.js'
 import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { Swarm } from '../docker/swarm.js'
 import type { Trigger, UpdateRecord, UpdateStore } from '../store/records.js'
+import type { FreezeBoard } from './gates/freezes.js'
 
 export interface UpdateRequest {
   appName: string
@@ -13,6 +14,8 @@ export interface UpdateRequest {
   trigger?: Trigger | undefined
   /** why an automatic update was started */
   reason?: string | undefined
+  /** an admin's `"force": true`: past a closed window or a freeze (explicit requests only) */
+  force?: boolean | undefined
 }
 
 /** What a caller learns: the record, and the domain error of a failed update (for its status). */
@@ -21,7 +24,8 @@ export interface Answer {
   error?: Error
 }
 
-export type RecordEvent = 'final' | 'timeout'
+/** `parked`: the record became held or pending approval (DESIGN §8) */
+export type RecordEvent = 'final' | 'timeout' | 'parked'
 
 export interface UpdaterOptions {
   swarm: Swarm
@@ -48,4 +52,12 @@ export interface UpdaterOptions {
   onRecord?: (record: UpdateRecord, event: RecordEvent) => void
   /** every change of a record, after it is written (GET /events) */
   onChange?: (record: UpdateRecord) => void
+  /** UPDATE_WINDOWS (validated by config.ts); undefined: always open */
+  updateWindows?: string | undefined
+  /** the freezes in force (POST /freezes) */
+  freezes?: FreezeBoard | undefined
+  /** APPROVAL_TTL in ms (default 24 h) */
+  approvalTtlMs?: number
+  /** PUBLIC_URL: where callers reach the updater, for the approve URL of a notification */
+  publicUrl?: string | undefined
 }

@@ -18,6 +18,9 @@ import { Semaphore } from './semaphore.js'
 import { hasLabel } from '../docker/labels.js'
 import { resumeUnfinished } from './recovery.js'
 import { moveTo } from './transitions.js'
+import type { HeldUpdates } from './held.js'
+import { heldUpdates } from './held-wiring.js'
+import { waitForAnswer } from './wait.js'
 
 export type { Answer, RecordEvent, UpdateRequest, UpdaterOptions } from './types.js'
 
@@ -30,18 +33,21 @@ export type { Answer, RecordEvent, UpdateRequest, UpdaterOptions } from './types
 export class ServiceUpdater {
   readonly #swarm: Swarm
   readonly #registryAuth: RegistryAuthCheck
-  readonly #store: UpdateStore
+  readonly store: UpdateStore
   readonly #timeoutMs: number
   readonly #poller: ServicePoller
   readonly #source: ServiceSource
   readonly #retries: number
-  readonly #requiredLabel: string | undefined
+  /** only services carrying this label may be updated (UPDATE_REQUIRE_LABEL) */
+  readonly requiredLabel: string | undefined
   readonly #selfServiceId: string | undefined
   readonly #ledger: JobLedger
   readonly #watcher: UpdateWatcher
   readonly #slots: Semaphore
   readonly #lanes: Lanes<Job>
   readonly #reads: ServiceReads
+  /** automatic updates held or waiting for approval, and the gates (DESIGN §8) every trigger passes in submit */
+  readonly held: HeldUpdates
   #closing = false
   /** resolves at the shutdown deadline: every waiting caller is answered by then */
   readonly #closeDeadline: Promise<'closing'>
@@ -51,13 +57,13 @@ export class ServiceUpdater {
   constructor (options: UpdaterOptions) {
     this.#swarm = options.swarm
     this.#registryAuth = options.registryAuth
-    this.#store = options.store
+    this.store = options.store
     this.#timeoutMs = options.updateTimeoutMs
     this.#poller = new ServicePoller(options.swarm, options.pollIntervalMs ?? 500)
     const poller = this.#poller
     this.#source = options.events !== undefined ? new EventDrivenSource(options.events, poller, options.pollIntervalMs ?? 500) : { next: async (id, signal) => poller.next(id, signal) }
     this.#retries = options.outOfSequenceRetries ?? 3
-    this.#requiredLabel = options.requiredLabel
+    this.requiredLabel = options.requiredLabel
     this.#selfServiceId = options.selfServiceId
     this.#slots = new Semaphore(options.maxConcurrentUpdates ?? 8)
     this.#lanes = new Lanes<Job>((job, previous) => { this.#run(job, previous).catch(() => {}) })
@@ -72,18 +78,11 @@ export class ServiceUpdater {
     this.#reads = new ServiceReads(options.swarm)
     this.#watcher = new UpdateWatcher({ swarm: options.swarm, source: this.#source, ledger: this.#ledger, timeoutMs: this.#timeoutMs, backgroundMs: options.backgroundWatchMs ?? 24 * 3600_000 })
     this.#closeDeadline = new Promise((resolve) => { this.#reachDeadline = () => resolve('closing') })
+    this.held = heldUpdates(options, this.#ledger, (job) => this.#enqueue(job, Date.now()))
   }
 
   get closing (): boolean {
     return this.#closing
-  }
-
-  get requiredLabel (): string | undefined {
-    return this.#requiredLabel
-  }
-
-  get store (): UpdateStore {
-    return this.#store
   }
 
   /** Counts for metrics: Docker updates running, and updates waiting for their turn. */
@@ -107,8 +106,8 @@ export class ServiceUpdater {
   /** Refuses what may not be updated at all, before anything is queued. */
   check (service: ServiceState, request: UpdateRequest): void {
     if (this.#closing) throw new ShuttingDown()
-    if (this.#requiredLabel !== undefined && !hasLabel(service.labels, this.#requiredLabel)) {
-      throw new ServiceNotEnabled(service.name, this.#requiredLabel)
+    if (this.requiredLabel !== undefined && !hasLabel(service.labels, this.requiredLabel)) {
+      throw new ServiceNotEnabled(service.name, this.requiredLabel)
     }
     if (request.tag !== undefined && !isValidTag(request.tag)) throw new InvalidTag(JSON.stringify(request.tag))
   }
@@ -119,20 +118,33 @@ export class ServiceUpdater {
    */
   submit (service: ServiceState, request: UpdateRequest, arrivedAt = Date.now()): { record: UpdateRecord, wait: () => Promise<Answer> } {
     this.check(service, request)
+    // Windows, freezes, approvals: an explicit request is refused (throws), an automatic one parked.
+    const decision = this.held.gates.decide(service, request, Date.now())
+    if (decision.kind !== 'go') {
+      const parked = this.held.park(service, request, arrivedAt, decision)
+      // Its caller's deadline counts from when it is queued (a window may open days later).
+      return { record: publicRecord(parked.record), wait: async () => this.held.released(parked).then(async () => this.#wait(parked, Date.now() + this.#timeoutMs)) }
+    }
     const joinKey = request.tag ?? ''
     let job = this.#lanes.joinable(service.id, joinKey)
     if (job === undefined) {
       job = newJob(service, request, arrivedAt, this.isSelf(service))
       this.#ledger.add(job)
-      job.timer = setTimeout(() => this.#ledger.timeOut(job!, `not converged after ${Math.round(this.#timeoutMs / 1000)} s; the update goes on in Swarm, poll statusUrl for its end`), this.#timeoutMs - (Date.now() - arrivedAt))
-      job.timer.unref()
-      this.#lanes.add(service.id, job)
-      // The request's read is fresh only for a job that started just now (synchronously, above);
-      // a queued job reads the service again when its turn comes.
-      job.snapshot = undefined
+      this.#enqueue(job, arrivedAt)
+      if (request.trigger === 'api' || request.trigger === 'ui') this.held.supersede(service.id, job.record.updateId)
     }
     const joined = job
     return { record: publicRecord(joined.record), wait: async () => this.#wait(joined, arrivedAt + this.#timeoutMs) }
+  }
+
+  /** Puts a recorded job in its lane, timed from `arrivedAt`. */
+  #enqueue (job: Job, arrivedAt: number): void {
+    job.timer = setTimeout(() => this.#ledger.timeOut(job, `not converged after ${Math.round(this.#timeoutMs / 1000)} s; the update goes on in Swarm, poll statusUrl for its end`), this.#timeoutMs - (Date.now() - arrivedAt))
+    job.timer.unref()
+    this.#lanes.add(job.record.serviceId, job)
+    // The request's read is fresh only for a job that started just now (synchronously, above);
+    // a queued job reads the service again when its turn comes.
+    job.snapshot = undefined
   }
 
   /** The record of an update this process is running, if it is one (fresher than the store's). */
@@ -145,7 +157,7 @@ export class ServiceUpdater {
   getRecord (updateId: string): UpdateRecord | undefined {
     const live = this.liveRecord(updateId)
     if (live !== undefined) return live
-    const stored = this.#store.get(updateId)
+    const stored = this.store.get(updateId)
     return stored === undefined ? undefined : publicRecord(stored)
   }
 
@@ -156,7 +168,7 @@ export class ServiceUpdater {
 
   /** Picks up what an earlier process left unfinished (recovery.ts); how many are watched again. */
   resume (): number {
-    return resumeUnfinished({ store: this.#store, ledger: this.#ledger, lanes: this.#lanes, watcher: this.#watcher })
+    return resumeUnfinished({ store: this.store, ledger: this.#ledger, lanes: this.#lanes, watcher: this.#watcher, held: this.held })
   }
 
   /**
@@ -168,6 +180,7 @@ export class ServiceUpdater {
     this.#closing = true
     this.#closeTimer = setTimeout(this.#reachDeadline, graceMs)
     this.#closeTimer.unref()
+    this.held.close()
     for (const job of this.#lanes.drainQueued()) {
       job.error = new ShuttingDown()
       this.#ledger.finish(job, 'cancelled', null, 'the updater shut down before this update started')
@@ -179,6 +192,7 @@ export class ServiceUpdater {
     this.beginShutdown(0)
     clearTimeout(this.#closeTimer)
     this.#reachDeadline()
+    this.held.close()
     for (const job of this.#ledger.values()) {
       clearTimeout(job.timer)
       job.watch.abort(new ShuttingDown())
@@ -188,18 +202,7 @@ export class ServiceUpdater {
     await sleep(0)
   }
 
-  /** Waits for the job's final state, the caller's deadline, or shutdown, whichever comes first. */
-  async #wait (job: Job, deadline: number): Promise<Answer> {
-    let timer: NodeJS.Timeout | undefined
-    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now())) })
-    const first = await Promise.race([job.done.then(() => 'done' as const), late, this.#closeDeadline])
-    clearTimeout(timer)
-    if (first === 'late') this.#ledger.timeOut(job, `not converged after ${Math.round(this.#timeoutMs / 1000)} s; the update goes on in Swarm, poll statusUrl for its end`)
-    if (first === 'closing' && !job.final && job.record.serviceId !== this.#selfServiceId) {
-      this.#ledger.timeOut(job, 'the updater is shutting down; the update goes on in Swarm and the next instance settles this record at statusUrl')
-    }
-    return { record: publicRecord(job.record), ...(job.error !== undefined && { error: job.error }) }
-  }
+  readonly #wait = async (job: Job, deadline: number): Promise<Answer> => waitForAnswer({ job, deadline, closing: this.#closeDeadline, ledger: this.#ledger, timeoutMs: this.#timeoutMs, selfServiceId: this.#selfServiceId })
 
   async #run (job: Job, previous: Job | undefined): Promise<void> {
     job.blocking = true

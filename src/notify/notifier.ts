@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { UpdateRecord } from '../store/records.js'
 import { formatNotification, type NotificationMessage } from './format.js'
-import { NOTIFY_STATES, type NotifyState, type NotifyTarget } from './targets.js'
+import { NOTIFY_STATES, type FreezeEvent, type NotifyState, type NotifyTarget } from './targets.js'
+import { formatFreezeNotification, type FreezeNotice } from './freeze-format.js'
 import { attemptDelivery, retryDelay } from './attempt.js'
 
 /** The slice of a pino logger the notifier uses (a Fastify or pino logger fits). */
@@ -42,6 +43,8 @@ export interface NotifierOptions {
 export interface Notifier {
   /** Queues the record for every target if its status is in NOTIFY_ON. Never throws, never waits. */
   notify: (record: UpdateRecord) => void
+  /** Queues a freeze's beginning or end for every target if the event is in NOTIFY_ON. */
+  notifyFreeze: (event: FreezeEvent, freeze: FreezeNotice) => void
   /** Stops taking notifications; waits for queued ones up to closeTimeoutMs, then aborts the rest. */
   close: () => Promise<void>
 }
@@ -140,20 +143,29 @@ export function createNotifier (options: NotifierOptions): Notifier {
     lane.running ??= drain(lane)
   }
 
+  /** One notification to every target; `id` names it in logs (an updateId or a freezeId). */
+  const send = (id: string, status: string, format: (target: NotifyTarget, deliveryId: string) => NotificationMessage): void => {
+    try {
+      if (!on.has(status)) return
+      const deliveryId = randomUUID()
+      for (const lane of lanes) {
+        const delivery = { message: format(lane.target, deliveryId), updateId: id, status }
+        if (closed) fail(lane, delivery, 0, 'the notifier is closed')
+        else enqueue(lane, delivery)
+      }
+    } catch (error) {
+      // A notification must never break the update that caused it.
+      log.warn({ updateId: id, err: (error as Error).message }, 'notification could not be prepared')
+    }
+  }
+
   return {
     notify (record) {
-      try {
-        if (!on.has(record.status)) return
-        const deliveryId = randomUUID()
-        for (const lane of lanes) {
-          const delivery = { message: formatNotification(lane.target.format, record, deliveryId, secret), updateId: record.updateId, status: record.status }
-          if (closed) fail(lane, delivery, 0, 'the notifier is closed')
-          else enqueue(lane, delivery)
-        }
-      } catch (error) {
-        // A notification must never break the update that caused it.
-        log.warn({ updateId: record?.updateId, err: (error as Error).message }, 'notification could not be prepared')
-      }
+      send(record?.updateId, record?.status, (target, deliveryId) => formatNotification(target.format, record, deliveryId, secret))
+    },
+
+    notifyFreeze (event, freeze) {
+      send(freeze.freezeId, event, (target, deliveryId) => formatFreezeNotification(target.format, event, freeze, deliveryId, secret))
     },
 
     async close () {

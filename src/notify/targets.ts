@@ -1,5 +1,8 @@
 import type { UpdateState } from '../store/records.js'
 
+/** A freeze began or ended (POST /freezes, DELETE /freezes/:id, or its `until`). */
+export type FreezeEvent = 'frozen' | 'unfrozen'
+
 /**
  * Where notifications go (DESIGN §6, `NOTIFY_URLS` and `NOTIFY_ON`). Webhook URLs are secrets:
  * Slack and Discord carry the token in the path, other receivers in the query or the userinfo. So
@@ -8,8 +11,12 @@ import type { UpdateState } from '../store/records.js'
 export const NOTIFY_FORMATS = ['json', 'slack', 'discord'] as const
 export type NotifyFormat = typeof NOTIFY_FORMATS[number]
 
-/** The states a notification can be about: the final ones, and `timeout` (the record goes on). */
-export const NOTIFY_STATES = ['completed', 'rolled_back', 'paused', 'timeout', 'failed', 'superseded', 'cancelled'] as const satisfies readonly UpdateState[]
+/**
+ * What a notification can be about: the final states, `timeout` (the record goes on), an update
+ * `held` or `pending_approval` (with the URL to approve), and a freeze beginning or ending.
+ */
+export const NOTIFY_STATES = ['completed', 'rolled_back', 'paused', 'timeout', 'failed', 'superseded', 'cancelled',
+  'held', 'pending_approval', 'rejected', 'expired', 'frozen', 'unfrozen'] as const satisfies ReadonlyArray<UpdateState | FreezeEvent>
 export type NotifyState = typeof NOTIFY_STATES[number]
 
 export interface NotifyTarget {

@@ -11,11 +11,17 @@ import { startPruning } from '../store/pruning.js'
 import type { UpdateRecord, UpdateStore } from '../store/records.js'
 import { ServiceUpdater } from '../engine/updater.js'
 import type { Config } from '../config.js'
+import { FreezeBoard } from '../engine/gates/freezes.js'
+import { openFreezeStore } from '../store/freeze-store.js'
+import type { SqliteStore } from '../store/sqlite-store.js'
+import { parseDuration } from '../watch/durations.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     updater: ServiceUpdater
     swarm: Swarm
+    /** the freezes in force (given to the engine: routes reach them through app.engine) */
+    freezes: FreezeBoard
   }
 }
 
@@ -58,8 +64,21 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
   const events = config.EVENTS_STREAM && options.runner === undefined
     ? new ServiceEvents({ ...cli, log: app.log.child({ component: 'docker-events' }) })
     : undefined
+  // Freezes live in the record database (migration 4), through a connection of their own.
+  const freezeStore = openFreezeStore((store as Partial<SqliteStore>).file ?? ':memory:')
+  const freezes = new FreezeBoard({
+    store: freezeStore,
+    onEvent: (event, freeze) => {
+      app.log.info({ audit: { event, freezeId: freeze.freezeId, services: freeze.services, until: freeze.until, reason: freeze.reason, createdBy: freeze.createdBy } }, `freeze ${event === 'frozen' ? 'began' : 'ended'}`)
+      app.notifier.notifyFreeze(event, freeze)
+    }
+  })
   const updater = new ServiceUpdater({
     events,
+    freezes,
+    updateWindows: config.UPDATE_WINDOWS,
+    approvalTtlMs: parseDuration(config.APPROVAL_TTL)!,
+    publicUrl: config.PUBLIC_URL?.replace(/\/+$/, ''),
     swarm,
     store,
     registryAuth: options.registryAuth ?? registryAuthCheck(dockerConfigPath()),
@@ -72,7 +91,8 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
     onChange: (record) => { if (app.hasDecorator('recordStream')) app.recordStream.publish(record) },
     onRecord: (record, event) => {
       // One audit line per outcome, also for wait:false and timed-out updates (nobody waits for those).
-      app.log.info({ audit: { event: event === 'timeout' ? 'timeout' : 'finished', ...auditFields(record) } }, event === 'timeout' ? 'update timed out' : 'update finished')
+      const what = event === 'timeout' ? 'timed out' : event === 'parked' ? (record.status === 'held' ? 'held' : 'waits for approval') : 'finished'
+      app.log.info({ audit: { event: event === 'final' ? 'finished' : event === 'parked' ? record.status : event, ...auditFields(record) } }, `update ${what}`)
       // Each Docker update is counted once, at its end; a timeout is notified when it happens too.
       if (event === 'final') app.metrics.recordUpdate(record)
       app.notifier.notify(record)
@@ -80,8 +100,10 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
   })
   app.decorate('swarm', swarm)
   app.decorate('updater', updater)
+  app.decorate('freezes', freezes)
   app.addHook('onReady', async () => {
     events?.start()
+    freezes.start()
     const resumed = updater.resume()
     if (resumed > 0) app.log.info({ resumed }, 'watching updates an earlier process left running')
   })
@@ -93,6 +115,8 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
     await events?.stop()
     calls.abort()
     stopPruning()
+    freezes.close()
+    freezeStore.close()
     store.close()
   })
 }

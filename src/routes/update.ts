@@ -1,9 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { BatchReply, OutsideWindowReply, PlanReply, UpdateBody, UpdateRecord as UpdateRecordSchema, errorReplies } from '../schemas/update.js'
-import { InvalidTarget, InvalidWindow, NoTargetAllowed, OutsideWindow, ServiceNotFound, ShuttingDown, errorBody } from '../errors.js'
-import { windowDecision } from '../engine/gates/window-gate.js'
+import { BatchReply, FrozenReply, OutsideWindowReply, PlanReply, UpdateBody, UpdateRecord as UpdateRecordSchema, errorReplies } from '../schemas/update.js'
+import { InvalidTarget, NoTargetAllowed, ServiceNotFound, ShuttingDown, errorBody } from '../errors.js'
 import type { StoredBatch, UpdateRecord } from '../store/records.js'
 import { batchHttpStatus, batchStatus, httpStatusFor } from './state-answers.js'
 
@@ -12,16 +11,11 @@ type Answer = Awaited<ReturnType<ReturnType<FastifyInstance['engine']['update']>
 
 type Body = { appName?: string, image?: string, stack?: string, tag?: string, wait?: boolean, dryRun?: boolean, force?: boolean }
 
-export interface UpdateRoutesOptions {
-  /** UPDATE_WINDOWS (validated by config.ts); undefined: always open */
-  updateWindows?: string | undefined
-}
-
 /**
  * POST /update: roll one service (appName), every service of an image or a stack onto its newest
  * image, or answer the plan (dryRun). docs/API.md is the contract.
  */
-export default async function updateRoutes (fastify: FastifyInstance, { updateWindows }: UpdateRoutesOptions = {}): Promise<void> {
+export default async function updateRoutes (fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const record = Type.Ref(UpdateRecordSchema)
   const batch = Type.Ref(BatchReply)
@@ -38,7 +32,8 @@ export default async function updateRoutes (fastify: FastifyInstance, { updateWi
         200: Type.Union([record, batch, Type.Ref(PlanReply)]),
         202: Type.Union([record, batch]),
         403: Type.Ref('ErrorReply'),
-        423: Type.Ref(OutsideWindowReply),
+        // Outside the update window, or frozen (the engine's gates; "force" with an admin token passes).
+        423: Type.Union([Type.Ref(OutsideWindowReply), Type.Ref(FrozenReply)]),
         409: Type.Union([record, batch, error]),
         502: Type.Union([batch, error]),
         503: Type.Union([batch, error]),
@@ -52,7 +47,7 @@ export default async function updateRoutes (fastify: FastifyInstance, { updateWi
     const given = (['appName', 'image', 'stack'] as const).filter((key) => body[key] !== undefined)
     if (given.length !== 1) throw new InvalidTarget('give exactly one of appName, image, stack')
     if (body.tag !== undefined && body.appName === undefined) throw new InvalidTarget('tag goes only with appName (an image carries its own tag; stack services keep theirs)')
-    // Forcing past a window is an admin's decision, refused to others before anything is read.
+    // Forcing past a window or a freeze is an admin's decision, refused to others before anything is read.
     if (body.force === true) app.requireAccess(request, 'admin', '"force": true needs an admin token')
     if (body.appName !== undefined) return updateOne(request, reply, body.appName, body, arrivedAt)
     return updateMany(request, reply, body, arrivedAt)
@@ -64,9 +59,7 @@ export default async function updateRoutes (fastify: FastifyInstance, { updateWi
       app.engine.check(service, { appName })
       return { dryRun: true, target: { appName }, plan: await app.engine.plan([service], body.tag), skipped: [] }
     }
-    const closed = outsideWindow(service, body)
-    if (closed !== undefined) return closed.send(reply)
-    const job = app.engine.update(service, { appName, tag: body.tag, requestedBy: request.principal?.subject, trigger: 'api' }, arrivedAt)
+    const job = app.engine.update(service, { appName, tag: body.tag, requestedBy: request.principal?.subject, trigger: 'api', force: body.force }, arrivedAt)
     auditAccepted(request, { updateId: job.record.updateId, service: service.name })
     // Waiting for our own update is impossible: Swarm stops this process to replace it.
     if (body.wait === false || app.engine.isSelf(service)) return reply.code(202).send(job.record)
@@ -88,13 +81,8 @@ export default async function updateRoutes (fastify: FastifyInstance, { updateWi
     }
     const tag = app.engine.tagOf(target)
     if (body.dryRun === true) return { dryRun: true, target, plan: await app.engine.plan(eligible, tag), skipped }
-    // One service outside its window refuses the whole batch: nothing starts.
-    for (const service of eligible) {
-      const closed = outsideWindow(service, body)
-      if (closed !== undefined) return closed.send(reply)
-    }
-
-    const { batch: stored, jobs } = app.engine.updateMany(eligible, { target, tag, requestedBy: request.principal?.subject, trigger: 'api', skipped, arrivedAt })
+    // One service behind a closed window or a freeze refuses the whole batch (423): nothing starts.
+    const { batch: stored, jobs } = app.engine.updateMany(eligible, { target, tag, requestedBy: request.principal?.subject, trigger: 'api', force: body.force, skipped, arrivedAt })
     auditAccepted(request, { batchId: stored.batchId, updateIds: stored.updateIds, services: eligible.map((s) => s.name) })
     if (body.wait === false || eligible.some((s) => app.engine.isSelf(s))) {
       return reply.code(202).send(batchReply(stored, jobs.map((j) => j.record)))
@@ -102,21 +90,6 @@ export default async function updateRoutes (fastify: FastifyInstance, { updateWi
     const answers = await Promise.all(jobs.map(async (job) => job.wait()))
     const records = answers.map((a) => a.record)
     return reply.code(batchHttpStatus(records)).send(batchReply(stored, records))
-  }
-
-  /** The 423 for a service outside its update window (unless forced), or undefined; a bad window label is a 409. */
-  function outsideWindow (service: { name: string, labels: Readonly<Record<string, string>> }, body: Body): { send: (reply: FastifyReply) => FastifyReply } | undefined {
-    if (body.force === true) return undefined
-    const now = Date.now()
-    const decision = windowDecision(service.labels, updateWindows, now)
-    if (decision.open) return undefined
-    if ('invalid' in decision) throw new InvalidWindow(service.name, decision.invalid)
-    const opensAt = new Date(decision.opensAt).toISOString()
-    const refusal = new OutsideWindow(service.name, decision.windows, opensAt)
-    return {
-      send: (reply) => reply.code(423).header('retry-after', String(Math.max(1, Math.ceil((decision.opensAt - now) / 1000))))
-        .send({ ...errorBody(423, refusal.message, refusal.code), service: service.name, window: decision.windows, opensAt })
-    }
   }
 }
 

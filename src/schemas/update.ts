@@ -16,7 +16,7 @@ export const UpdateBody = Type.Object({
   tag: Type.Optional(Type.String({ pattern: TAG_PATTERN, description: "with appName only: roll onto this tag of the service's current repository" })),
   wait: Type.Optional(Type.Boolean({ default: true, description: 'wait for Swarm to finish or roll back before answering' })),
   dryRun: Type.Optional(Type.Boolean({ default: false, description: 'change nothing; answer the plan' })),
-  force: Type.Optional(Type.Boolean({ default: false, description: 'start even outside the update window (admin tokens only: any other token gets 403 CU_ACCESS_DENIED)' }))
+  force: Type.Optional(Type.Boolean({ default: false, description: 'start even outside the update window or under a freeze (admin tokens only: any other token gets 403 CU_ACCESS_DENIED)' }))
 }, { additionalProperties: false, description: 'Exactly one of appName, image, stack' })
 
 export const ErrorReply = Type.Object({
@@ -36,6 +36,17 @@ export const OutsideWindowReply = Type.Object({
   window: Type.String({ description: 'the window list, as written in the label or UPDATE_WINDOWS' }),
   opensAt: Type.String({ format: 'date-time', description: 'when the window next opens (also as Retry-After, in seconds)' })
 }, { $id: 'OutsideWindowReply', description: 'An explicit update outside the update window; nothing was changed' })
+
+export const FrozenReply = Type.Object({
+  statusCode: Type.Literal(423),
+  error: Type.String(),
+  message: Type.String(),
+  code: Type.Literal('CU_FROZEN'),
+  service: Type.String({ description: 'the frozen service' }),
+  freezeId: Type.String({ format: 'uuid', description: 'the freeze (GET /freezes)' }),
+  reason: Type.String({ description: "the freeze's reason" }),
+  until: Type.String({ format: 'date-time', description: 'when the freeze ends (also as Retry-After, in seconds)' })
+}, { $id: 'FrozenReply', description: 'An explicit update of a frozen service; nothing was changed' })
 
 export const BatchReply = Type.Object({
   batchId: Type.String({ format: 'uuid' }),
@@ -84,4 +95,4 @@ export const UpdatesPage = Type.Object({
 export const errorReplies = (codes: number[]) => Object.fromEntries(codes.map((code) => [code, Type.Ref(ErrorReply)]))
 
 /** Every schema with an $id, for app.addSchema (OpenAPI components get these names). */
-export const sharedSchemas = [SkippedSchema, BatchTargetSchema, UpdateRecordSchema, ErrorReply, OutsideWindowReply, BatchReply, PlanReply, UpdatesPage]
+export const sharedSchemas = [SkippedSchema, BatchTargetSchema, UpdateRecordSchema, ErrorReply, OutsideWindowReply, FrozenReply, BatchReply, PlanReply, UpdatesPage]

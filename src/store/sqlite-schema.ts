@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import type { Action, StoredBatch, StoredUpdate, Trigger, UpdateState } from './records.js'
+import { FREEZES_TABLE } from './freeze-schema.js'
 
 /**
  * The database layout and how records map onto it. Every field of a record has a column of its
@@ -7,7 +8,7 @@ import type { Action, StoredBatch, StoredUpdate, Trigger, UpdateState } from './
  * The `_ms` columns are the instants the store sorts and prunes by (the ISO strings are kept as
  * given, so a record reads back exactly as it was saved).
  */
-export const SCHEMA_VERSION = 4
+export const SCHEMA_VERSION = 5
 
 const MIGRATIONS: Record<number, string> = {
   1: `
@@ -103,7 +104,9 @@ const MIGRATIONS: Record<number, string> = {
       PRIMARY KEY (source, event_id)
     ) WITHOUT ROWID;
     CREATE INDEX hook_deliveries_by_age ON hook_deliveries (seen_ms);
-  `
+  `,
+  // Migration 5 (issue #20): the freezes table (src/store/freeze-schema.ts).
+  5: FREEZES_TABLE
 }
 
 export class NewerSchema extends Error {

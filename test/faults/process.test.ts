@@ -1,60 +1,18 @@
 import { before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { SECRET, bearer } from '../helper.ts'
+import { bearer } from '../helper.ts'
 import { REGISTRY, digestOf, inspect, pushImage, swarmSkip, until } from '../swarm-fixtures.ts'
+import { buildOnce, startServer, type Server } from '../server-process.ts'
 import {
   assertAgrees, assertDocumented, callsOf, faultyDocker, midUpdate, serviceWithNewImage, type OpenApiDoc, type RecordBody
 } from '../fault-fixtures.ts'
 
-const root = new URL('../../', import.meta.url).pathname
 const POST_UPDATE = { method: 'post', path: '/update' }
 const FINAL = ['completed', 'rolled_back', 'paused', 'failed', 'superseded', 'cancelled']
-
-/** The newest modification time of any file under `dir`. */
-async function newest (dir: string): Promise<number> {
-  let latest = 0
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) latest = Math.max(latest, (await stat(join(entry.parentPath, entry.name))).mtimeMs)
-  }
-  return latest
-}
-
-/** The server as it ships (`npm run build`, then `node dist/server.js`), built again only when src/ changed. */
-async function buildOnce (): Promise<void> {
-  const built = await stat(join(root, 'dist', 'server.js')).then((s) => s.mtimeMs, () => 0)
-  if (built > await newest(join(root, 'src'))) return
-  await promisify(execFile)('npm', ['run', 'build'], { cwd: root, timeout: 300_000 })
-}
-
-interface Server {
-  url: string
-  child: ReturnType<typeof spawn>
-  exited: Promise<unknown[]>
-  output: () => string
-}
-
-/** `node dist/server.js` on a free loopback port; killed (SIGKILL) when the test ends if still running. */
-async function startServer (t: { after: (fn: () => unknown) => void }, env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [join(root, 'dist', 'server.js')], {
-    env: { ...process.env, JWT_SECRET: SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', POLL_INTERVAL_MS: '200', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const exited = once(child, 'exit')
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  let output = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  const url = await until('the server to listen', () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], 30_000)
-    .catch((error: Error) => { throw new Error(`${error.message}: ${output}`) })
-  return { url, child, exited, output: () => output }
-}
 
 const headers = { ...bearer(), 'content-type': 'application/json' }
 

@@ -56,6 +56,16 @@ test('every read route answers an out-of-scope record as a 404 indistinguishable
       assert.equal(res.statusCode, 200, res.body)
       assert.equal(res.body.includes('api'), false, res.body)
     },
+    '/freezes': async () => {
+      const until = new Date(Date.now() + 3600_000).toISOString()
+      const created = await app.inject({ method: 'POST', url: '/freezes', headers: { ...bearer(token({ access: 'admin' })), 'content-type': 'application/json' }, payload: { services: ['api'], until, reason: 'release' } })
+      assert.equal(created.statusCode, 201, created.body)
+      const hidden = await get('/freezes')
+      assert.equal(hidden.statusCode, 200, hidden.body)
+      assert.deepEqual(hidden.json(), { freezes: [] })
+      const seen = await get('/freezes', bearer())
+      assert.deepEqual(seen.json<{ freezes: Array<{ services: string[] }> }>().freezes.map((f) => f.services), [['api']])
+    },
     // An endless stream cannot be injected: test/routes/events-stream.test.ts proves over real HTTP
     // that a scoped token never receives another service's record.
     '/events': async () => {}

@@ -64,7 +64,9 @@ test('NOTIFY_ON: all notifiable states by default, a subset when given, a clear 
   assert.deepEqual([...parseNotifyOn(undefined)], [...NOTIFY_STATES])
   assert.deepEqual([...parseNotifyOn(' ')], [...NOTIFY_STATES])
   assert.deepEqual([...parseNotifyOn('rolled_back, failed ,timeout,')], ['rolled_back', 'failed', 'timeout'])
-  assert.throws(() => parseNotifyOn('completed,done'), /^NotifyConfigError: NOTIFY_ON: unknown state "done"; use a comma-separated list of completed, rolled_back, paused, timeout, failed, superseded, cancelled$/)
+  assert.throws(() => parseNotifyOn('completed,done'), /^NotifyConfigError: NOTIFY_ON: unknown state "done"; use a comma-separated list of completed, rolled_back, paused, timeout, failed, superseded, cancelled, held, pending_approval, rejected, expired, frozen, unfrozen$/)
+  // DESIGN §8: the new final states, the parked ones and the freeze events may be asked for.
+  assert.deepEqual([...parseNotifyOn('pending_approval,expired,frozen,unfrozen')], ['pending_approval', 'expired', 'frozen', 'unfrozen'])
   // Not final: a notification for them would be noise.
   assert.throws(() => parseNotifyOn('queued'), /unknown state "queued"/)
   assert.throws(() => parseNotifyOn('updating'), /unknown state "updating"/)
