@@ -20,7 +20,7 @@ test('swarm: a delivery of 2,000 tag pushes that match no service logs one summa
   const payload = JSON.stringify({ events })
   const res = await app.inject({ method: 'POST', url: '/hooks/distribution', headers: { ...bearer(), 'content-type': 'application/json' }, payload })
   assert.equal(res.statusCode, 202, res.body)
-  assert.deepEqual(res.json(), { accepted: 2000, ignored: 0, duplicate: 0 })
+  assert.deepEqual(res.json(), { accepted: 2000, ignored: 0, ignoredReasons: [], duplicate: 0 })
 
   const summary = await until('the summary line', () => lines.find((l) => l.msg === 'push events: nothing to update'))
   const hook = summary.hook as { events: number, started: number, nothingToUpdate: number, examples: Array<{ image: string }> }
