@@ -42,6 +42,9 @@ export class ServiceUpdater {
   readonly #slots: Semaphore
   readonly #lanes: Lanes<Job>
   readonly #reads: ServiceReads
+  readonly #events: UpdaterOptions['events']
+  /** more listeners of final records and timeouts (the watcher's quarantine), besides options.onRecord */
+  readonly #recordListeners = new Set<NonNullable<UpdaterOptions['onRecord']>>()
   #closing = false
   /** resolves at the shutdown deadline: every waiting caller is answered by then */
   readonly #closeDeadline: Promise<'closing'>
@@ -61,9 +64,11 @@ export class ServiceUpdater {
     this.#selfServiceId = options.selfServiceId
     this.#slots = new Semaphore(options.maxConcurrentUpdates ?? 8)
     this.#lanes = new Lanes<Job>((job, previous) => { this.#run(job, previous).catch(() => {}) })
+    this.#events = options.events
+    const onRecord = options.onRecord ?? (() => {})
     this.#ledger = new JobLedger({
       store: options.store,
-      onRecord: options.onRecord ?? (() => {}),
+      onRecord: (record, event) => { for (const listener of [onRecord, ...this.#recordListeners]) listener(record, event) },
       onStoreError: options.onStoreError ?? (() => {}),
       ...(options.onChange !== undefined && { onChange: options.onChange }),
       onUnblocked: (job) => this.#lanes.next(job.record.serviceId),
@@ -85,6 +90,12 @@ export class ServiceUpdater {
   get store (): UpdateStore {
     return this.#store
   }
+
+  /** the `docker events` stream, when the updater follows one */
+  get serviceEvents (): UpdaterOptions['events'] { return this.#events }
+
+  /** Also tells `listener` (which must not throw) of every final record and timeout. */
+  addRecordListener (listener: NonNullable<UpdaterOptions['onRecord']>): void { this.#recordListeners.add(listener) }
 
   /** Counts for metrics: Docker updates running, and updates waiting for their turn. */
   get load (): { running: number, queued: number } {

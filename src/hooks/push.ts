@@ -13,6 +13,8 @@ export interface PushOptions {
   pushLabel: { key: string, value: string | undefined }
   /** may a credential with this scope update this service? (the token's `services` claim) */
   allowed: (scope: string[] | undefined, service: string) => boolean
+  /** is this digest quarantined for this service (DESIGN §7)? Such a push updates nothing */
+  quarantined?: (serviceId: string, digest: string) => boolean
 }
 
 /**
@@ -23,7 +25,7 @@ export interface PushOptions {
  * Returns at once; the hook has been answered 202.
  */
 export function pushHandler (options: PushOptions): (events: PushEvent[], origin: PushOrigin) => void {
-  const { swarm, updater, log, aliases, pushLabel, allowed } = options
+  const { swarm, updater, log, aliases, pushLabel, allowed, quarantined = () => false } = options
   return (events, origin) => {
     const run = async (): Promise<void> => {
       // One read of the swarm per delivery, however many events it carries.
@@ -40,6 +42,7 @@ export function pushHandler (options: PushOptions): (events: PushEvent[], origin
     const current: Array<{ service: string, reason: string }> = []
     for (const s of matching) {
       if (isOnDigest(s.image, event)) current.push({ service: s.name, reason: 'already runs the pushed digest' })
+      else if (event.digest !== undefined && quarantined(s.id, event.digest)) current.push({ service: s.name, reason: 'the pushed digest is quarantined for this service (an update onto it ended rolled_back or paused)' })
       else behind.push(s)
     }
     const { eligible, skipped } = byRequiredLabel(updater, behind)

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { UpdateRecord } from '../store/records.js'
 import { formatNotification, type NotificationMessage } from './format.js'
-import { NOTIFY_STATES, type NotifyState, type NotifyTarget } from './targets.js'
+import { NOTIFY_EVENTS, type NotifyEvent, type NotifyTarget } from './targets.js'
+import { formatWatchNotice, type WatchNotice } from './watch-format.js'
 import { attemptDelivery, retryDelay } from './attempt.js'
 
 /** The slice of a pino logger the notifier uses (a Fastify or pino logger fits). */
@@ -15,8 +16,8 @@ export type NotifyResult = 'delivered' | 'failed' | 'retried'
 
 export interface NotifierOptions {
   targets: readonly NotifyTarget[]
-  /** the states to notify (NOTIFY_ON); default all of NOTIFY_STATES */
-  on?: Iterable<NotifyState>
+  /** the states and watch events to notify (NOTIFY_ON); default all of NOTIFY_EVENTS */
+  on?: Iterable<NotifyEvent>
   /** NOTIFY_SECRET: signs json bodies */
   secret?: string
   /** per attempt, connection to end of answer */
@@ -42,6 +43,8 @@ export interface NotifierOptions {
 export interface Notifier {
   /** Queues the record for every target if its status is in NOTIFY_ON. Never throws, never waits. */
   notify: (record: UpdateRecord) => void
+  /** Queues a watch event (`available`, `quarantined`) if NOTIFY_ON names it. Never throws, never waits. */
+  notifyWatch: (notice: WatchNotice) => void
   /** Stops taking notifications; waits for queued ones up to closeTimeoutMs, then aborts the rest. */
   close: () => Promise<void>
 }
@@ -71,7 +74,7 @@ export function createNotifier (options: NotifierOptions): Notifier {
     maxPending = 1000, closeTimeoutMs = 3000, random = Math.random
   } = options
   const fetchFn = options.fetch ?? globalThis.fetch
-  const on = new Set<string>(options.on ?? NOTIFY_STATES)
+  const on = new Set<string>(options.on ?? NOTIFY_EVENTS)
   const lanes: Lane[] = targets.map((target) => ({ target, queue: [] }))
   // Aborted by close() once its grace is over: cuts in-flight requests and backoff waits short.
   const shutdown = new AbortController()
@@ -140,20 +143,28 @@ export function createNotifier (options: NotifierOptions): Notifier {
     lane.running ??= drain(lane)
   }
 
+  function send (kind: string, updateId: string, message: (target: NotifyTarget, deliveryId: string) => NotificationMessage): void {
+    try {
+      if (!on.has(kind)) return
+      const deliveryId = randomUUID()
+      for (const lane of lanes) {
+        const delivery = { message: message(lane.target, deliveryId), updateId, status: kind }
+        if (closed) fail(lane, delivery, 0, 'the notifier is closed')
+        else enqueue(lane, delivery)
+      }
+    } catch (error) {
+      // A notification must never break the update that caused it.
+      log.warn({ updateId, err: (error as Error).message }, 'notification could not be prepared')
+    }
+  }
+
   return {
     notify (record) {
-      try {
-        if (!on.has(record.status)) return
-        const deliveryId = randomUUID()
-        for (const lane of lanes) {
-          const delivery = { message: formatNotification(lane.target.format, record, deliveryId, secret), updateId: record.updateId, status: record.status }
-          if (closed) fail(lane, delivery, 0, 'the notifier is closed')
-          else enqueue(lane, delivery)
-        }
-      } catch (error) {
-        // A notification must never break the update that caused it.
-        log.warn({ updateId: record?.updateId, err: (error as Error).message }, 'notification could not be prepared')
-      }
+      send(record?.status, record?.updateId, (target, deliveryId) => formatNotification(target.format, record, deliveryId, secret))
+    },
+
+    notifyWatch (notice) {
+      send(notice.event, notice.updateId ?? '', (target, deliveryId) => formatWatchNotice(target.format, notice, deliveryId, secret))
     },
 
     async close () {

@@ -3,7 +3,8 @@ import type { TagDigestCheck } from '../docker/registry-digest.js'
 import type { TagList } from '../docker/registry-tags.js'
 import type { ServiceState } from '../docker/swarm.js'
 import type { RegistryBudget, RequestLimiter } from './budget.js'
-import { currentImage, watchSettings } from './policies.js'
+import { formatDuration } from './durations.js'
+import { currentImage, watchSettings, type WatchMode, type WatchSettings } from './policies.js'
 import { selectTag } from './tag-rules.js'
 import type { WatchStore } from './watch-store.js'
 
@@ -13,11 +14,19 @@ import type { WatchStore } from './watch-store.js'
  * then a decision per service: up to date, quarantined, waiting for min-age, notified (`notify`),
  * or an update submitted to the engine. The timers around it are the scheduler's.
  */
-export type WatchState = 'up_to_date' | 'update_available' | 'updating' | 'waiting_min_age' | 'held' | 'quarantined' | 'deferred' | 'pinned' | 'error'
+export const WATCH_STATES = ['up_to_date', 'update_available', 'updating', 'waiting_min_age', 'held', 'quarantined', 'deferred', 'pinned', 'error'] as const
+export type WatchState = typeof WATCH_STATES[number]
 
 export interface ServiceView {
   serviceId: string
   service: string
+  /** the spec's image */
+  image: string
+  watch: WatchMode
+  /** the policy label as written (or `digest`), the schedule and min-age as durations */
+  policy: string
+  schedule: string
+  minAge: string
   state: WatchState
   current: { tag: string | null, digest: string | null }
   available: { image: string, tag: string, digest: string, firstSeenAt: number, eligibleAt: number } | null
@@ -33,9 +42,26 @@ export interface CycleDeps {
   /** hands the update to the engine; throws what the engine refuses */
   submit: (service: ServiceState, tag: string, reason: string, digest: string) => void
   /** `watch=notify`: called once per new tag@digest */
-  notifyAvailable: (service: ServiceState, image: string, reason: string) => void
+  notifyAvailable: (service: ServiceState, image: string, reason: string, digest: string) => void
   defaultScheduleMs: number
   now?: () => number
+}
+
+/** What a service's labels and spec say, before any check: state `error` until decided. */
+export function baseView (service: ServiceState, settings: WatchSettings): ServiceView {
+  const current = currentImage(service.image)
+  return {
+    serviceId: service.id,
+    service: service.name,
+    image: service.image,
+    watch: settings.watch,
+    policy: settings.policyText,
+    schedule: formatDuration(settings.scheduleMs),
+    minAge: formatDuration(settings.minAgeMs),
+    state: 'error',
+    current: current === undefined || 'pinned' in current ? { tag: null, digest: null } : { tag: current.tag, digest: current.digest ?? null },
+    available: null
+  }
 }
 
 const short = (digest: string | undefined): string => digest === undefined ? 'none' : digest.slice(0, 'sha256:'.length + 2) + '…'
@@ -71,7 +97,7 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
   const decide = async (service: ServiceState): Promise<ServiceView | undefined> => {
     const settings = watchSettings(service.labels, deps.defaultScheduleMs)
     if (settings === undefined) return undefined
-    const view: ServiceView = { serviceId: service.id, service: service.name, state: 'error', current: { tag: null, digest: null }, available: null }
+    const view = baseView(service, settings)
     if (settings.problems.length > 0) return { ...view, message: settings.problems.join('; ') }
     const current = currentImage(service.image)
     if (current === undefined) return { ...view, message: 'the service image is not a valid reference' }
@@ -106,7 +132,7 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
       const key = `${tag}@${check.digest}`
       const stored = deps.store.getCheck(service.id)
       if (stored?.notified !== key) {
-        deps.notifyAvailable(service, image, reason)
+        deps.notifyAvailable(service, image, reason, check.digest)
         deps.store.saveCheck({ serviceId: service.id, service: service.name, lastCheckedMs: now(), state: 'update_available', message: reason, notified: key })
       }
       return { ...view, state: 'update_available', available, message: reason }
