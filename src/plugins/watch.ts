@@ -38,6 +38,8 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
   const registry = { dockerConfigPath: dockerConfigPath(), timeoutMs, tokens }
   /** the service and digest of each update the watcher started (Docker's own answer is preferred) */
   const submitted = new Map<string, { serviceId: string, digest: string }>()
+  // Forward reference: the quarantine below, which the scheduler asks before deciding.
+  let settling = (_service: string): boolean => false
   const scheduler = new WatchScheduler({
     store,
     budget,
@@ -45,6 +47,7 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
     checkDigest: (image) => checkTagDigest(image, registry),
     listTags: (image) => listTags(image, registry),
     defaultScheduleMs: intervalMs,
+    settling: (service) => settling(service.name),
     listServices: () => app.engine.list(`${LABEL_PREFIX}watch`),
     submit: (service, tag, reason, digest) => {
       const { record } = app.engine.update(service, { appName: service.name, tag, requestedBy: 'watch', trigger: 'watch', reason })
@@ -58,16 +61,23 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
     onCycle: (views, durationMs) => log.debug({ services: views.length, durationMs }, 'watch: cycle'),
     onError: (error) => log.warn({ reason: (error as Error).message }, 'watch: listing failed; next try at the next tick')
   })
-  app.engine.onRecord(quarantineOnFailure({
+  const quarantine = quarantineOnFailure({
     store,
     failedDigest: async (record) => await app.engine.failedDigest(record).catch(() => undefined) ?? submitted.get(record.updateId),
-    forget: (updateId) => submitted.delete(updateId),
+    // Every update of a watched service that ends is followed by a check of it: GET /watch tells
+    // the outcome (up to date, quarantined) now, not at its next scheduled check.
+    settled: (record) => {
+      submitted.delete(record.updateId)
+      if (config.WATCH) scheduler.recheck(record.service)
+    },
     onQuarantine: (q, record) => {
       log.warn({ service: q.service, updateId: q.updateId, digest: q.digest }, 'watch: digest quarantined')
       app.notifier.notifyWatch({ event: 'quarantined', service: q.service, image: record.targetImage ?? record.image ?? '', digest: q.digest, reason: record.message ?? record.status, updateId: q.updateId, at: new Date(q.sinceMs).toISOString() })
     },
     onError: (error) => log.error({ err: error }, 'watch: quarantine not recorded')
-  }))
+  })
+  settling = quarantine.settling
+  app.engine.onRecord(quarantine.listener)
   // An explicit POST /update of a service is a person's or a pipeline's decision: it lifts the quarantine.
   app.engine.onExplicitUpdate((service) => {
     try {

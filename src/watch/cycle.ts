@@ -44,8 +44,13 @@ export interface CycleDeps {
   /** `watch=notify`: called once per new tag@digest */
   notifyAvailable: (service: ServiceState, image: string, reason: string, digest: string) => void
   defaultScheduleMs: number
+  /** an update of this service has just ended and its quarantine is being decided: decide nothing yet */
+  settling?: (service: ServiceState) => boolean
   now?: () => number
 }
+
+/** Swarm is rolling the service (forward or back): the outcome decides, not this cycle. */
+const ROLLING = new Set(['updating', 'rollback_started'])
 
 /** What a service's labels and spec say, before any check: state `error` until decided. */
 export function baseView (service: ServiceState, settings: WatchSettings): ServiceView {
@@ -102,6 +107,9 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
     const current = currentImage(service.image)
     if (current === undefined) return { ...view, message: 'the service image is not a valid reference' }
     if ('pinned' in current) return { ...view, state: 'pinned' }
+    if (ROLLING.has(service.updateStatus?.state ?? '') || deps.settling?.(service) === true) {
+      return { ...view, state: 'updating', message: 'an update of this service is under way' }
+    }
     view.current = { tag: current.tag, digest: current.digest ?? null }
     const { registry, full } = normalizeRepository(current.repository)
     const until = deps.budget.deferredUntil(registry)

@@ -94,6 +94,12 @@ export class WatchScheduler {
     this.#schedule(this.#options.relistDelayMs ?? 1000)
   }
 
+  /** An update of `service` (a name) ended: checks it now if it is watched. */
+  recheck (service: string): void {
+    const ids = [...this.#views.values()].filter((v) => v.service === service).map((v) => v.serviceId)
+    if (ids.length > 0) this.checkNow(ids)
+  }
+
   /** Checks now: the named services, or every watched one (POST /watch/check). */
   checkNow (serviceIds?: readonly string[]): void {
     if (serviceIds === undefined) this.#forceAll = true
@@ -115,9 +121,9 @@ export class WatchScheduler {
       const at = this.dueAt(service)
       if (at === undefined) continue
       present.add(service.id)
-      // Created or relabelled (or re-imaged) since the last listing: checked now. At start, the
-      // stored schedule and the jitter decide (no burst).
-      const signature = JSON.stringify([service.image, service.labels])
+      // Created or relabelled since the last listing: checked now (an image change is not: our own
+      // updates make those). At start, the stored schedule and the jitter decide (no burst).
+      const signature = JSON.stringify(service.labels)
       const changed = this.#listedOnce && this.#seen.get(service.id) !== signature
       this.#seen.set(service.id, signature)
       if (forceAll || forced.has(service.id) || changed || at <= started) {

@@ -1,6 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { bearer, build } from '../helper.ts'
+import { Writable } from 'node:stream'
+import pino from 'pino'
+import { bearer, build, token } from '../helper.ts'
+import { distributionEvent } from '../unit/hooks-payloads.ts'
 import { callsOf, faultyDocker } from '../fault-fixtures.ts'
 import { createService, inspect, pushImage, REGISTRY, swarmSkip, uniqueName, until } from '../swarm-fixtures.ts'
 import { checkCycle, landsOn, noticeReceiver, watchLabels, watchOf } from '../watch-fixtures.ts'
@@ -17,14 +20,16 @@ test('swarm: a crashing image under a watched tag: one update, rolled_back, quar
   const name = uniqueName('cu-wq')
   const image = `${REGISTRY}/${repo}:stable`
   await pushImage(repo, 'stable')
-  await createService(t, name, image, watchLabels('true'))
+  await createService(t, name, image, [...watchLabels('true'), '--label', 'container-updater.on-push=true'])
   const before = (await inspect(name)).Spec.TaskTemplate.ContainerSpec.Image
   const crash = (await pushImage(repo, 'stable', 'crash')).digest
 
   const docker = await faultyDocker(t)
   const updates = async (): Promise<number> => (await callsOf(docker, 'service update')).length
   const receiver = await noticeReceiver(t)
-  const app = await build(t, { DOCKER_BIN: docker.bin, DOCKER_COMMAND_TIMEOUT: '30', WATCH: 'true', WATCH_INTERVAL: '1h', UPDATE_TIMEOUT: '180', NOTIFY_URLS: `json+${receiver.url}` })
+  const lines: Array<{ msg?: string, hook?: { skipped?: Array<{ service: string, reason: string }> } }> = []
+  const logs = new Writable({ write (chunk: Buffer, _encoding, done) { lines.push(JSON.parse(String(chunk))); done() } })
+  const app = await build(t, { DOCKER_BIN: docker.bin, DOCKER_COMMAND_TIMEOUT: '30', WATCH: 'true', WATCH_INTERVAL: '1h', UPDATE_TIMEOUT: '180', NOTIFY_URLS: `json+${receiver.url}` }, { loggerInstance: pino({ level: 'info' }, logs) })
 
   await checkCycle(app, [name])
   const quarantined = await until('the quarantine', async () => {
@@ -48,6 +53,19 @@ test('swarm: a crashing image under a watched tag: one update, rolled_back, quar
   assert.equal((await watchOf(app, name))?.state, 'quarantined')
   assert.equal(await updates(), 1, 'no update in the cycles after the quarantine')
 
+  // A push hook announcing that digest does not roll the service onto it either.
+  const hook = await app.inject({
+    method: 'POST',
+    url: '/hooks/distribution',
+    headers: { ...bearer(token({ sub: 'registry' })), 'content-type': 'application/vnd.docker.distribution.events.v1+json' },
+    payload: { events: [distributionEvent({ repository: repo, tag: 'stable', digest: crash, host: REGISTRY })] }
+  })
+  assert.equal(hook.statusCode, 202, hook.body)
+  const skipped = await until('the hook\'s decision', () => lines.find((l) => l.msg === 'push event: nothing to update')?.hook?.skipped)
+  assert.deepEqual(skipped.map((s) => s.service), [name])
+  assert.match(skipped[0]!.reason, /quarantined/)
+  assert.equal(await updates(), 1, 'the push hook started no update')
+
   // An explicit POST /update is a person's decision: it lifts the quarantine; its own rollback
   // (trigger api) quarantines the digest again.
   const explicit = await app.inject({ method: 'POST', url: '/update', headers: bearer(), payload: { appName: name } })
@@ -55,7 +73,7 @@ test('swarm: a crashing image under a watched tag: one update, rolled_back, quar
   assert.equal(explicit.json().trigger, 'api')
   const again = await until('the quarantine by the explicit update', async () => {
     const q = (await watchOf(app, name))?.quarantined
-    return q?.updateId === explicit.json().updateId ? q : undefined
+    return q !== null && q?.updateId === explicit.json().updateId ? q : undefined
   }, 60_000, 250)
   assert.equal(again.digest, crash)
   assert.equal(await updates(), 2)

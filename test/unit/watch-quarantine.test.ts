@@ -29,23 +29,25 @@ function rig (found: { serviceId: string, digest: string } | null = { serviceId:
   const told: Quarantine[] = []
   const forgotten: string[] = []
   const asked: string[] = []
-  const listener = quarantineOnFailure({
+  const { listener, settling } = quarantineOnFailure({
     store: { quarantine: (q) => { stored.push(q) } },
     failedDigest: async (r) => { asked.push(r.status); return found ?? undefined },
-    forget: (id) => forgotten.push(id),
+    settled: (r) => forgotten.push(r.updateId),
     onQuarantine: (q) => told.push(q),
     now: () => 42
   })
-  return { listener, stored, told, forgotten, asked }
+  return { listener, settling, stored, told, forgotten, asked }
 }
 
 test('quarantine: an update that ends rolled_back or paused, whoever asked, quarantines the digest it tried', async () => {
   for (const [status, trigger] of [['rolled_back', 'watch'], ['paused', 'hook'], ['rolled_back', 'api']] as const) {
-    const { listener, stored, told, forgotten } = rig()
+    const { listener, settling, stored, told, forgotten } = rig()
     listener(record({ status, trigger }), 'final')
+    assert.equal(settling('web'), true, 'the watcher decides nothing about it until the digest is known')
     await until('the quarantine', () => forgotten.length === 1 ? true : undefined)
     assert.deepEqual(stored, [{ serviceId: 'sid', service: 'web', digest, updateId: record({}).updateId, sinceMs: 42 }], `${status} by ${trigger}`)
     assert.deepEqual(told, stored, 'notified once')
+    assert.equal(settling('web'), false)
   }
 })
 
