@@ -53,6 +53,7 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
       const { record } = app.engine.update(service, { appName: service.name, tag, requestedBy: 'watch', trigger: 'watch', reason })
       submitted.set(record.updateId, { serviceId: service.id, digest })
       log.info({ service: service.name, updateId: record.updateId, reason }, 'watch: update submitted')
+      return record
     },
     notifyAvailable: (service, image, reason, digest) => {
       log.info({ service: service.name, image, reason }, 'watch: update available')

@@ -39,8 +39,8 @@ export interface CycleDeps {
   limiter: RequestLimiter
   checkDigest: (image: string) => Promise<TagDigestCheck>
   listTags: (image: string) => Promise<TagList>
-  /** hands the update to the engine; throws what the engine refuses */
-  submit: (service: ServiceState, tag: string, reason: string, digest: string) => void
+  /** hands the update to the engine; throws what the engine refuses; the record's state (`held` by a gate of §8) */
+  submit: (service: ServiceState, tag: string, reason: string, digest: string) => { status: string, heldUntil?: string | undefined } | undefined
   /** `watch=notify`: called once per new tag@digest */
   notifyAvailable: (service: ServiceState, image: string, reason: string, digest: string) => void
   defaultScheduleMs: number
@@ -145,11 +145,13 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
       }
       return { ...view, state: 'update_available', available, message: reason }
     }
+    let submitted
     try {
-      deps.submit(service, tag, reason, check.digest)
+      submitted = deps.submit(service, tag, reason, check.digest)
     } catch (error) {
       return { ...view, available, message: (error as Error).message }
     }
+    if (submitted?.status === 'held') return { ...view, state: 'held', available, message: submitted.heldUntil !== undefined ? `held until ${submitted.heldUntil}` : reason }
     return { ...view, state: 'updating', available, message: reason }
   }
 

@@ -29,7 +29,7 @@ function rig (t: TestContext, services: ServiceState[]) {
     limiter: new RequestLimiter(4),
     checkDigest: async () => { counts.heads++; return { digest, budget: {} } },
     listTags: async () => ({ tags: [], budget: {}, requests: 1 }),
-    submit: () => {},
+    submit: () => undefined,
     notifyAvailable: () => {},
     defaultScheduleMs: 3_600_000,
     listServices: async () => { counts.listings++; return services },
