@@ -2,6 +2,7 @@ import { candidateServiceNames } from '../docker/names.js'
 import { normalizeImageTarget } from '../docker/image-ref.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
 import type { StoredBatch, UpdateRecord } from '../store/records.js'
+import type { SqliteStore } from '../store/sqlite-store.js'
 import { byRequiredLabel, submitBatch, type BatchRequest } from './batch.js'
 import { planUpdates, type PlanEntry } from './plan.js'
 import { servicesOfStack, servicesRunning } from './find-services.js'
@@ -79,6 +80,11 @@ export class UpdateEngine {
    */
   async list (label?: string): Promise<ServiceState[]> {
     return this.#swarm.listServices(label)
+  }
+
+  /** The record database's file (`:memory:` without one): the watcher keeps its tables there. */
+  get storeFile (): string {
+    return (this.#updater.store as Partial<SqliteStore>).file ?? ':memory:'
   }
 
   /** Tells `listener` (which must not throw) of every record reaching a final state, and of timeouts. */

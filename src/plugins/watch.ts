@@ -5,7 +5,6 @@ import { dockerConfigPath } from '../docker/registry-auth.js'
 import { checkTagDigest } from '../docker/registry-digest.js'
 import { TokenCache } from '../docker/registry-session.js'
 import { listTags } from '../docker/registry-tags.js'
-import type { SqliteStore } from '../store/sqlite-store.js'
 import { RegistryBudget, RequestLimiter } from '../watch/budget.js'
 import { parseDuration } from '../watch/durations.js'
 import { LABEL_PREFIX } from '../watch/policies.js'
@@ -30,8 +29,7 @@ declare module 'fastify' {
 async function watch (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
   const intervalMs = parseDuration(config.WATCH_INTERVAL)!
   const timeoutMs = parseDuration(config.WATCH_TIMEOUT)!
-  const file = (app.updater.store as Partial<SqliteStore>).file ?? ':memory:'
-  const store = openWatchStore(file)
+  const store = openWatchStore(app.engine.storeFile)
   const budget = new RegistryBudget({ maxBackoffMs: intervalMs })
   const tokens = new TokenCache()
   const log = app.log.child({ component: 'watch' })
