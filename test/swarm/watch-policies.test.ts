@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { bearer, build } from '../helper.ts'
+import { assertDocumented, openApi } from '../fault-fixtures.ts'
 import { createService, digestOf, inspect, pushImage, REGISTRY, swarmSkip, uniqueName } from '../swarm-fixtures.ts'
 import { checkCycle, landsOn, noticeReceiver, watchLabels, watchOf } from '../watch-fixtures.ts'
 
@@ -50,6 +51,10 @@ test('swarm: watch policies move each service exactly where §7 says; a moved di
   assert.equal(notifyView?.policy, 'semver:minor')
   assert.equal(notifyView?.schedule, '1h')
   assert.equal(notifyView?.minAge, '0s')
+
+  // The whole answer is what the OpenAPI document promises.
+  const watchBody = (await app.inject({ method: 'GET', url: '/watch', headers: bearer() })).json()
+  assertDocumented(await openApi(app), { method: 'get', path: '/watch' }, 200, watchBody)
 
   // The records say who and why.
   const records = await app.inject({ method: 'GET', url: `/updates?service=${services.minor.name}`, headers: bearer() })
