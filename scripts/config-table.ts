@@ -18,7 +18,7 @@ interface Property { description?: string, default?: unknown }
 const shownDefault: Record<string, string> = {
   JWT_SECRET: '— (required)',
   DOCKER_HOST: "Docker's default",
-  NOTIFY_ON: 'every final state and `timeout`'
+  NOTIFY_ON: 'all of them (see the meaning)'
 }
 
 export function configTable (): string {

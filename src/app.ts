@@ -172,7 +172,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     pushLabel: config.pushLabel,
     // A hook's authority: its credential's scope (if any) and the opt-in label. JWT_REQUIRE_SCOPE is
     // enforced on the bearer hooks by routes/hooks.ts; GitHub, Gitea, Docker Hub and Quay deliveries carry no token of ours.
-    allowed: (services, name) => services === undefined || serviceAllowed(services, name)
+    allowed: (services, name) => services === undefined || serviceAllowed(services, name),
+    quarantined: (serviceId, digest) => app.watch.store.getQuarantine(serviceId)?.digest === digest
   }))
   await app.register(hookRoutes, {
     githubSecret: config.GITHUB_WEBHOOK_SECRET,

@@ -6,7 +6,7 @@ import { loadPolicy, type OidcPolicy } from './auth/policy.js'
 import { parseWindows } from './engine/gates/windows.js'
 import { parseRegistryAliases, type RegistryAliases } from './docker/image-match.js'
 import { parseLabelSelector, type LabelSelector } from './docker/labels.js'
-import { NotifyConfigError, parseNotifyOn, parseNotifyUrls, type NotifyState, type NotifyTarget } from './notify/targets.js'
+import { NotifyConfigError, parseNotifyOn, parseNotifyUrls, type NotifyEvent, type NotifyTarget } from './notify/targets.js'
 
 /**
  * The one description of the service's configuration (docs/API.md §4). The config type is derived
@@ -54,7 +54,7 @@ export const EnvSchema = Type.Object({
   NOTIFY_URLS_FILE: Type.Optional(Type.String({ description: 'file holding `NOTIFY_URLS` (Docker secrets: webhook URLs carry their credential)' })),
   NOTIFY_SECRET: Type.Optional(Type.String({ description: 'signs `json` notifications (`X-Container-Updater-Signature: sha256=…`), at least 16 bytes' })),
   NOTIFY_SECRET_FILE: Type.Optional(Type.String({ description: 'file holding `NOTIFY_SECRET`' })),
-  NOTIFY_ON: Type.Optional(Type.String({ description: 'comma-separated states and events to notify, e.g. `rolled_back,paused,failed,timeout,pending_approval,frozen`; unset: all (final states, `timeout`, `held`, `pending_approval`, `frozen`, `unfrozen`)' })),
+  NOTIFY_ON: Type.Optional(Type.String({ description: 'comma-separated states and events to notify, e.g. `rolled_back,paused,failed,timeout,pending_approval,frozen,quarantined`; unset: all (final states, `timeout`, `held`, `pending_approval`, `frozen`, `unfrozen`, and the watcher\'s `available`, `quarantined`)' })),
   NOTIFY_TIMEOUT: Type.Integer({ default: 5000, minimum: 100, description: 'milliseconds per delivery attempt' }),
   NOTIFY_RETRIES: Type.Integer({ default: 3, minimum: 0, maximum: 10, description: 'retries after the first attempt, with backoff' }),
   GITHUB_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret of GitHub\'s package webhooks (at least 16 characters); enables `POST /hooks/github`' })),
@@ -88,7 +88,7 @@ export type Config = Omit<Env, 'JWT_SECRET' | 'JWT_SECRET_FILE' | 'JWT_SECRET_PR
   oidcPolicy?: OidcPolicy
   /** parsed NOTIFY_URLS / NOTIFY_ON (the raw URLs are secrets and never kept) */
   notifyTargets: NotifyTarget[]
-  notifyOn: ReadonlySet<NotifyState>
+  notifyOn: ReadonlySet<NotifyEvent>
   notifySecret?: string
   registryAliases: RegistryAliases
   pushLabel: LabelSelector

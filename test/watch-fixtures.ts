@@ -1,59 +1,77 @@
-import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
-import type { TestContext } from 'node:test'
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { bearer, build } from './helper.ts'
-import { fastUpdates, TEST_LABEL } from './swarm-fixtures.ts'
-import type { AccessEntry, TokenRegistry } from './token-registry.ts'
+import { bearer } from './helper.ts'
+import { inspect, until } from './swarm-fixtures.ts'
 
 /**
- * What the watcher's real-registry tests share (test/swarm/watch-registry.test.ts,
- * test/faults/watch-registry-faults.test.ts): services pulled with a token registry's credentials,
- * the app with its scheduler stopped so the test runs each cycle, and counts over an access log.
+ * Helpers of the watcher's real-Swarm tests (test/swarm/watch-*.test.ts): a notification receiver on
+ * the loopback, GET /watch by service, and waiting for a service to land on an image.
  */
-const exec = promisify(execFile)
-
-export interface WatchView { service: string, state: string, current: { tag: string | null, digest: string | null }, available: { digest: string, tag: string } | null, message?: string }
-export interface RegistryView { registry: string, state: string, until?: string, message?: string }
-
-/** A Swarm service from `registry` (or a proxy in front of it), created with its credentials, removed when the test ends. */
-export async function createWatchedService (t: { after: (fn: () => Promise<unknown>) => void }, registry: TokenRegistry, name: string, image: string, labels: Record<string, string>): Promise<void> {
-  const env = { ...process.env, DOCKER_CONFIG: registry.dockerConfig }
-  t.after(() => exec('docker', ['service', 'rm', name]).catch(() => ''))
-  const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`])
-  await exec('docker', ['service', 'create', '--quiet', '--detach=false', '--with-registry-auth', '--name', name, '--label', TEST_LABEL, ...labelArgs, ...fastUpdates, image], { env, timeout: 180_000 })
+export interface WatchEntry {
+  service: string
+  image: string
+  watch: string
+  policy: string
+  schedule: string
+  minAge: string
+  state: string
+  current: { tag: string | null, digest: string | null }
+  available: { image: string, tag: string, digest: string, firstSeenAt: string, eligibleAt: string } | null
+  quarantined: { digest: string, updateId: string, since: string } | null
+  lastCheckedAt: string | null
+  nextCheckAt: string | null
+  message?: string
 }
 
-/**
- * The app with the registry's credentials as its Docker config, its scheduler stopped (the test
- * runs each cycle) and its listing narrowed to `names`: the Swarm is shared, and other engineers'
- * watched services must be neither checked nor updated from here.
- */
-export async function watcher (t: TestContext, registry: TokenRegistry, names: Set<string>, env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const saved = process.env.DOCKER_CONFIG
-  process.env.DOCKER_CONFIG = registry.dockerConfig
-  t.after(() => { if (saved === undefined) delete process.env.DOCKER_CONFIG; else process.env.DOCKER_CONFIG = saved })
-  const app = await build(t, { WATCH: 'false', UPDATE_TIMEOUT: '90', ...env })
-  const list = app.swarm.listServices.bind(app.swarm)
-  app.swarm.listServices = async (label) => (await list(label)).filter((s) => names.has(s.name))
-  return app
-}
-
-/** One cycle over every watched service (as POST /watch/check asks), then GET /watch. */
-export async function cycle (app: FastifyInstance): Promise<{ services: WatchView[], registries: RegistryView[] }> {
-  app.watch.scheduler.checkNow()
-  await app.watch.scheduler.tick()
+export async function watchOf (app: FastifyInstance, service: string): Promise<WatchEntry | undefined> {
   const res = await app.inject({ method: 'GET', url: '/watch', headers: bearer() })
-  assert.equal(res.statusCode, 200)
-  return res.json()
+  if (res.statusCode !== 200) throw new Error(`GET /watch answered ${res.statusCode}: ${res.body}`)
+  return (res.json() as { services: WatchEntry[] }).services.find((s) => s.service === service)
 }
 
-/**
- * The updater's requests in an access log: not Docker's (`docker/…` user agent: the CLI resolving a
- * digest for `docker service update`, the engine pulling), which reach the same registry.
- */
-const fromUpdater = (e: AccessEntry): boolean => !e.agent.startsWith('docker/')
-export const count = (log: AccessEntry[], method: string, path: string, status = 200): number =>
-  log.filter((e) => fromUpdater(e) && e.method === method && e.path === path && e.status === status).length
-export const manifestGets = (log: AccessEntry[]): number => log.filter((e) => fromUpdater(e) && e.method === 'GET' && e.path.includes('/manifests/')).length
+/** Checks now and waits until `service` has been checked since `after` (its lastCheckedAt moved). */
+export async function checkCycle (app: FastifyInstance, services: string[], body: object = {}): Promise<void> {
+  const before = new Map(await Promise.all(services.map(async (s) => [s, (await watchOf(app, s))?.lastCheckedAt ?? null] as const)))
+  const res = await app.inject({ method: 'POST', url: '/watch/check', headers: bearer(), payload: body })
+  if (res.statusCode !== 202) throw new Error(`POST /watch/check answered ${res.statusCode}: ${res.body}`)
+  for (const service of services) {
+    await until(`a check of ${service}`, async () => {
+      const now = (await watchOf(app, service))?.lastCheckedAt ?? null
+      return now !== null && now !== before.get(service) ? true : undefined
+    }, 120_000, 250)
+  }
+}
+
+/** Waits until Swarm reports `service`'s update completed on an image ending in `suffix` (a tag, or tag@digest). */
+export async function landsOn (service: string, expect: (image: string) => boolean, what: string): Promise<string> {
+  return until(`${service} on ${what}`, async () => {
+    const s = await inspect(service)
+    const image = s.Spec.TaskTemplate.ContainerSpec.Image
+    return expect(image) && s.UpdateStatus?.State === 'completed' ? image : undefined
+  }, 240_000, 500)
+}
+
+export interface Notice { event: string, body: Record<string, unknown> }
+
+/** A notification target (NOTIFY_URLS `json+<url>`) that keeps what it receives. */
+export async function noticeReceiver (t: { after: (fn: () => unknown) => void }): Promise<{ url: string, notices: Notice[] }> {
+  const notices: Notice[] = []
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const headers: IncomingHttpHeaders = req.headers
+      notices.push({ event: String(headers['x-container-updater-event']), body: JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown> })
+      res.writeHead(204).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => { server.closeAllConnections(); server.close() })
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify`, notices }
+}
+
+export const watchLabels = (watch: string, policy?: string): string[] => [
+  '--label', `container-updater.watch=${watch}`,
+  ...(policy !== undefined ? ['--label', `container-updater.policy=${policy}`] : [])
+]

@@ -154,6 +154,24 @@ export class Swarm {
   }
 
   /**
+   * The image (with its digest) of the newest task that ran something else than `current`: after
+   * Swarm rolled an update back, the image it rolled back from (the spec no longer names it).
+   */
+  async newestOtherTaskImage (id: string, current: string): Promise<string | undefined> {
+    const out = await this.#docker(['service', 'ps', '--no-trunc', '--format', '{{json .Image}}', '--', id])
+    for (const line of out.split('\n')) {
+      let image: unknown
+      try {
+        image = JSON.parse(line)
+      } catch {
+        continue
+      }
+      if (typeof image === 'string' && image !== current && image.includes('@sha256:')) return image
+    }
+    return undefined
+  }
+
+  /**
    * Have the service's tasks converged on its current spec? Every task meant to run is running,
    * with the spec's image and ForceUpdate counter, and (replicated mode) there are as many as
    * replicas. Used when Swarm gives no UpdateStatus to read.

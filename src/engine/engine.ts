@@ -2,10 +2,11 @@ import { candidateServiceNames } from '../docker/names.js'
 import { normalizeImageTarget } from '../docker/image-ref.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
 import { publicRecord, type ListQuery, type StoredBatch, type UpdateRecord } from '../store/records.js'
+import type { SqliteStore } from '../store/sqlite-store.js'
 import { byRequiredLabel, submitBatch, type BatchRequest } from './batch.js'
 import { planUpdates, type PlanEntry } from './plan.js'
 import { servicesOfStack, servicesRunning } from './find-services.js'
-import type { UpdateRequest } from './types.js'
+import type { RecordEvent, UpdateRequest } from './types.js'
 import type { ServiceUpdater } from './updater.js'
 import type { FreezeBoard } from './gates/freezes.js'
 import type { Freeze } from '../store/freeze-store.js'
@@ -22,6 +23,7 @@ export class UpdateEngine {
   readonly #updater: ServiceUpdater
   readonly #swarm: Swarm
   readonly #freezes: FreezeBoard | undefined
+  readonly #explicit = new Set<(service: ServiceState) => void>()
 
   constructor (updater: ServiceUpdater, swarm: Swarm, freezes?: FreezeBoard) {
     this.#updater = updater
@@ -76,12 +78,61 @@ export class UpdateEngine {
    * automatic one is held or waits for approval (the hooks and the watcher reach the same gates
    * in the updater's submit).
    */
-  update (service: ServiceState, request: UpdateRequest, arrivedAt: number): ReturnType<ServiceUpdater['submit']> {
-    return this.#updater.submit(service, request, arrivedAt)
+  update (service: ServiceState, request: UpdateRequest, arrivedAt = Date.now()): ReturnType<ServiceUpdater['submit']> {
+    const job = this.#updater.submit(service, request, arrivedAt)
+    if (isExplicit(request.trigger)) this.#told(service)
+    return job
   }
 
   updateMany (services: readonly ServiceState[], request: BatchRequest): { batch: StoredBatch, jobs: Array<ReturnType<ServiceUpdater['submit']>> } {
-    return submitBatch(this.#updater, services, request)
+    const submitted = submitBatch(this.#updater, services, request)
+    if (isExplicit(request.trigger)) {
+      const queued = new Set(submitted.jobs.map((job) => job.record.service))
+      for (const service of services) if (queued.has(service.name)) this.#told(service)
+    }
+    return submitted
+  }
+
+  /** The record database's file (`:memory:` without one): the watcher keeps its tables there. */
+  get storeFile (): string {
+    return (this.#updater.store as Partial<SqliteStore>).file ?? ':memory:'
+  }
+
+  /** Tells `listener` (which must not throw) of every record reaching a final state, and of timeouts. */
+  onRecord (listener: (record: UpdateRecord, event: RecordEvent) => void): void {
+    this.#updater.recordListeners.add(listener)
+  }
+
+  /** Tells `listener` of every service a person or a pipeline asked to update (trigger api or ui), once queued. */
+  onExplicitUpdate (listener: (service: ServiceState) => void): void {
+    this.#explicit.add(listener)
+  }
+
+  /**
+   * Tells `listener` when services may have appeared, gone or changed their labels (the `docker
+   * events` stream: create, remove, a spec change without a rollout; and the stream coming back,
+   * after which anything may have changed). False when there is no stream to follow.
+   */
+  onServicesChanged (listener: () => void): boolean {
+    const events = this.#updater.serviceEvents
+    if (events === undefined) return false
+    events.on('event', (event) => { if (event.action !== 'update' || event.updateState === undefined) listener() })
+    events.on('up', listener)
+    return true
+  }
+
+  /**
+   * The service and digest of an update that ended `rolled_back` or `paused`: a paused update's
+   * spec still names the digest (the record's `image`); after a rollback it is the image of the
+   * newest task that ran something else than the restored one. Undefined when Docker cannot tell.
+   */
+  async failedDigest (record: UpdateRecord): Promise<{ serviceId: string, digest: string } | undefined> {
+    const serviceId = this.#updater.store.get(record.updateId)?.serviceId
+    if (serviceId === undefined || record.image === null) return undefined
+    let digest: string | undefined
+    if (record.status === 'paused') digest = digestIn(record.image)
+    if (record.status === 'rolled_back') digest = digestIn(await this.#swarm.newestOtherTaskImage(serviceId, record.image))
+    return digest === undefined ? undefined : { serviceId, digest }
   }
 
   async plan (services: readonly ServiceState[], tag: string | undefined): Promise<PlanEntry[]> {
@@ -144,4 +195,11 @@ export class UpdateEngine {
   isSelf (service: ServiceState): boolean {
     return this.#updater.isSelf(service)
   }
+
+  #told (service: ServiceState): void {
+    for (const listener of this.#explicit) listener(service)
+  }
 }
+
+const isExplicit = (trigger: UpdateRequest['trigger']): boolean => trigger === 'api' || trigger === 'ui'
+const digestIn = (image: string | null | undefined): string | undefined => /@(sha256:[0-9a-f]{64})$/.exec(image ?? '')?.[1]

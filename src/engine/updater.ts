@@ -48,6 +48,10 @@ export class ServiceUpdater {
   readonly #reads: ServiceReads
   /** automatic updates held or waiting for approval, and the gates (DESIGN §8) every trigger passes in submit */
   readonly held: HeldUpdates
+  /** the `docker events` stream, when the updater follows one */
+  readonly serviceEvents: UpdaterOptions['events']
+  /** more listeners of final records and timeouts (the watcher's quarantine), besides options.onRecord; they must not throw */
+  readonly recordListeners = new Set<NonNullable<UpdaterOptions['onRecord']>>()
   #closing = false
   /** resolves at the shutdown deadline: every waiting caller is answered by then */
   readonly #closeDeadline: Promise<'closing'>
@@ -67,9 +71,11 @@ export class ServiceUpdater {
     this.#selfServiceId = options.selfServiceId
     this.#slots = new Semaphore(options.maxConcurrentUpdates ?? 8)
     this.#lanes = new Lanes<Job>((job, previous) => { this.#run(job, previous).catch(() => {}) })
+    this.serviceEvents = options.events
+    const onRecord = options.onRecord ?? (() => {})
     this.#ledger = new JobLedger({
       store: options.store,
-      onRecord: options.onRecord ?? (() => {}),
+      onRecord: (record, event) => { for (const listener of [onRecord, ...this.recordListeners]) listener(record, event) },
       onStoreError: options.onStoreError ?? (() => {}),
       ...(options.onChange !== undefined && { onChange: options.onChange }),
       onUnblocked: (job) => this.#lanes.next(job.record.serviceId),

@@ -20,6 +20,8 @@ export interface PushOptions {
   forget: (source: string, ids: string[]) => void
   /** waits between attempts at reading the services; after the last one fails the ids are forgotten */
   retryDelaysMs?: readonly number[]
+  /** is this digest quarantined for this service (DESIGN §7)? Such a push updates nothing */
+  quarantined?: (serviceId: string, digest: string) => boolean
 }
 
 /** 1 s, then 4 s: a Docker hiccup passes; a daemon that stays down leaves the events to a redelivery. */
@@ -38,7 +40,7 @@ export const READ_RETRY_DELAYS_MS = [1000, 4000] as const
  * Reaches the engine only through `app.engine` (issue #18).
  */
 export function pushHandler (options: PushOptions): (events: PushEvent[], origin: PushOrigin) => void {
-  const { engine, log, aliases, pushLabel, allowed, forget, retryDelaysMs = READ_RETRY_DELAYS_MS } = options
+  const { engine, log, aliases, pushLabel, allowed, forget, retryDelaysMs = READ_RETRY_DELAYS_MS, quarantined = () => false } = options
   const inFlight = new DigestsInFlight()
   // Only labelled services can match: Docker filters them, so a large swarm is not inspected whole.
   const label = pushLabel.value === undefined ? pushLabel.key : `${pushLabel.key}=${pushLabel.value}`
@@ -81,6 +83,7 @@ export function pushHandler (options: PushOptions): (events: PushEvent[], origin
     const current: Skipped = []
     for (const s of matching) {
       if (isOnDigest(s.image, event)) current.push({ service: s.name, reason: 'already runs the pushed digest' })
+      else if (event.digest !== undefined && quarantined(s.id, event.digest)) current.push({ service: s.name, reason: 'the pushed digest is quarantined for this service (an update onto it ended rolled_back or paused)' })
       else if (event.digest !== undefined && inFlight.covers(s.id, event.digest, read.seq)) current.push({ service: s.name, reason: 'an update to the pushed digest is already queued or running' })
       else behind.push(s)
     }

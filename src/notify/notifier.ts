@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { UpdateRecord } from '../store/records.js'
 import { formatNotification, type NotificationMessage } from './format.js'
-import { NOTIFY_STATES, type FreezeEvent, type NotifyState, type NotifyTarget } from './targets.js'
+import { NOTIFY_EVENTS, type FreezeEvent, type NotifyEvent, type NotifyTarget } from './targets.js'
 import { formatFreezeNotification, type FreezeNotice } from './freeze-format.js'
+import { formatWatchNotice, type WatchNotice } from './watch-format.js'
 import { attemptDelivery, retryDelay } from './attempt.js'
 
 /** The slice of a pino logger the notifier uses (a Fastify or pino logger fits). */
@@ -16,8 +17,8 @@ export type NotifyResult = 'delivered' | 'failed' | 'retried'
 
 export interface NotifierOptions {
   targets: readonly NotifyTarget[]
-  /** the states to notify (NOTIFY_ON); default all of NOTIFY_STATES */
-  on?: Iterable<NotifyState>
+  /** the states and watch events to notify (NOTIFY_ON); default all of NOTIFY_EVENTS */
+  on?: Iterable<NotifyEvent>
   /** NOTIFY_SECRET: signs json bodies */
   secret?: string
   /** per attempt, connection to end of answer */
@@ -45,6 +46,8 @@ export interface Notifier {
   notify: (record: UpdateRecord) => void
   /** Queues a freeze's beginning or end for every target if the event is in NOTIFY_ON. */
   notifyFreeze: (event: FreezeEvent, freeze: FreezeNotice) => void
+  /** Queues a watch event (`available`, `quarantined`) if NOTIFY_ON names it. Never throws, never waits. */
+  notifyWatch: (notice: WatchNotice) => void
   /** Stops taking notifications; waits for queued ones up to closeTimeoutMs, then aborts the rest. */
   close: () => Promise<void>
 }
@@ -74,7 +77,7 @@ export function createNotifier (options: NotifierOptions): Notifier {
     maxPending = 1000, closeTimeoutMs = 3000, random = Math.random
   } = options
   const fetchFn = options.fetch ?? globalThis.fetch
-  const on = new Set<string>(options.on ?? NOTIFY_STATES)
+  const on = new Set<string>(options.on ?? NOTIFY_EVENTS)
   const lanes: Lane[] = targets.map((target) => ({ target, queue: [] }))
   // Aborted by close() once its grace is over: cuts in-flight requests and backoff waits short.
   const shutdown = new AbortController()
@@ -166,6 +169,10 @@ export function createNotifier (options: NotifierOptions): Notifier {
 
     notifyFreeze (event, freeze) {
       send(freeze.freezeId, event, (target, deliveryId) => formatFreezeNotification(target.format, event, freeze, deliveryId, secret))
+    },
+
+    notifyWatch (notice) {
+      send(notice.updateId ?? '', notice.event, (target, deliveryId) => formatWatchNotice(target.format, notice, deliveryId, secret))
     },
 
     async close () {

@@ -18,6 +18,12 @@ export type NotifyFormat = typeof NOTIFY_FORMATS[number]
 export const NOTIFY_STATES = ['completed', 'rolled_back', 'paused', 'timeout', 'failed', 'superseded', 'cancelled',
   'held', 'pending_approval', 'rejected', 'expired', 'frozen', 'unfrozen'] as const satisfies ReadonlyArray<UpdateState | FreezeEvent>
 export type NotifyState = typeof NOTIFY_STATES[number]
+/** The watcher's events (DESIGN §7): a newer image a `watch=notify` service could run; a digest quarantined. */
+export const WATCH_EVENTS = ['available', 'quarantined'] as const
+export type WatchEvent = typeof WATCH_EVENTS[number]
+/** What NOTIFY_ON may name: record states and watch events. */
+export const NOTIFY_EVENTS = [...NOTIFY_STATES, ...WATCH_EVENTS] as const
+export type NotifyEvent = typeof NOTIFY_EVENTS[number]
 
 export interface NotifyTarget {
   format: NotifyFormat
@@ -108,15 +114,15 @@ function parseEntry (entry: string, position: number): NotifyTarget {
   return { format: format as NotifyFormat, url, label, ...(authorization !== undefined && { authorization }) }
 }
 
-/** Parses `NOTIFY_ON`: comma-separated states; unset or blank means all of NOTIFY_STATES. */
-export function parseNotifyOn (value: string | undefined): ReadonlySet<NotifyState> {
+/** Parses `NOTIFY_ON`: comma-separated states and watch events; unset or blank means all of NOTIFY_EVENTS. */
+export function parseNotifyOn (value: string | undefined): ReadonlySet<NotifyEvent> {
   const names = (value ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '')
-  if (names.length === 0) return new Set(NOTIFY_STATES)
+  if (names.length === 0) return new Set(NOTIFY_EVENTS)
   for (const name of names) {
-    if (!(NOTIFY_STATES as readonly string[]).includes(name)) {
+    if (!(NOTIFY_EVENTS as readonly string[]).includes(name)) {
       // States are not secret, but cap the echo: this is one line in a start-up error.
-      throw new NotifyConfigError(`NOTIFY_ON: unknown state "${name.slice(0, 40)}"; use a comma-separated list of ${NOTIFY_STATES.join(', ')}`)
+      throw new NotifyConfigError(`NOTIFY_ON: unknown state "${name.slice(0, 40)}"; use a comma-separated list of ${NOTIFY_EVENTS.join(', ')}`)
     }
   }
-  return new Set(names as NotifyState[])
+  return new Set(names as NotifyEvent[])
 }

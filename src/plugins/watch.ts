@@ -5,10 +5,10 @@ import { dockerConfigPath } from '../docker/registry-auth.js'
 import { checkTagDigest } from '../docker/registry-digest.js'
 import { TokenCache } from '../docker/registry-session.js'
 import { listTags } from '../docker/registry-tags.js'
-import type { SqliteStore } from '../store/sqlite-store.js'
 import { RegistryBudget, RequestLimiter } from '../watch/budget.js'
 import { parseDuration } from '../watch/durations.js'
 import { LABEL_PREFIX } from '../watch/policies.js'
+import { quarantineOnFailure } from '../watch/quarantine.js'
 import { WatchScheduler } from '../watch/scheduler.js'
 import { openWatchStore, type WatchStore } from '../watch/watch-store.js'
 
@@ -20,19 +20,24 @@ declare module 'fastify' {
 
 /**
  * The registry watcher (DESIGN §7): its store in the record database, its scheduler started in
- * onReady and stopped in onClose. Decisions go to the engine like any request (`requestedBy:
- * "watch"`); an update it started that ends `rolled_back` or `paused` quarantines its digest.
+ * onReady and stopped in onClose. It reaches Docker and the updater only through the engine
+ * (`app.engine`): one listing per tick, decisions submitted like any request (`trigger: "watch"`,
+ * `requestedBy: "watch"`, a `reason`), and every final record seen so that an update that ends
+ * `rolled_back` or `paused`, whoever asked for it, quarantines its digest (../watch/quarantine.ts).
  * @see docs/WATCH.md
  */
 async function watch (app: FastifyInstance, { config }: { config: Config }): Promise<void> {
   const intervalMs = parseDuration(config.WATCH_INTERVAL)!
   const timeoutMs = parseDuration(config.WATCH_TIMEOUT)!
-  const file = (app.updater.store as Partial<SqliteStore>).file ?? ':memory:'
-  const store = openWatchStore(file)
+  const store = openWatchStore(app.engine.storeFile)
   const budget = new RegistryBudget({ maxBackoffMs: intervalMs })
   const tokens = new TokenCache()
   const log = app.log.child({ component: 'watch' })
   const registry = { dockerConfigPath: dockerConfigPath(), timeoutMs, tokens }
+  /** the service and digest of each update the watcher started (Docker's own answer is preferred) */
+  const submitted = new Map<string, { serviceId: string, digest: string }>()
+  // Forward reference: the quarantine below, which the scheduler asks before deciding.
+  let settling = (_service: string): boolean => false
   const scheduler = new WatchScheduler({
     store,
     budget,
@@ -40,20 +45,48 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
     checkDigest: (image) => checkTagDigest(image, registry),
     listTags: (image) => listTags(image, registry),
     defaultScheduleMs: intervalMs,
-    listServices: () => app.swarm.listServices(`${LABEL_PREFIX}watch`),
+    settling: (service) => settling(service.name),
+    listServices: () => app.engine.listServices(`${LABEL_PREFIX}watch`),
     submit: (service, tag, reason, digest) => {
-      const { record, wait } = app.updater.submit(service, { appName: service.name, tag, requestedBy: 'watch', trigger: 'watch' })
+      const { record } = app.engine.update(service, { appName: service.name, tag, requestedBy: 'watch', trigger: 'watch', reason })
+      submitted.set(record.updateId, { serviceId: service.id, digest })
       log.info({ service: service.name, updateId: record.updateId, reason }, 'watch: update submitted')
-      wait().then(({ record: end }) => {
-        if (end.status !== 'rolled_back' && end.status !== 'paused') return
-        store.quarantine({ serviceId: service.id, service: service.name, digest, updateId: end.updateId, sinceMs: Date.now() })
-        log.warn({ service: service.name, updateId: end.updateId, digest }, 'watch: digest quarantined')
-      }).catch((error: unknown) => log.error({ err: error }, 'watch: quarantine not recorded'))
+      return record
     },
-    notifyAvailable: (service, image, reason) => log.info({ service: service.name, image, reason }, 'watch: update available'),
+    notifyAvailable: (service, image, reason, digest) => {
+      log.info({ service: service.name, image, reason }, 'watch: update available')
+      app.notifier.notifyWatch({ event: 'available', service: service.name, image, digest, reason, at: new Date().toISOString() })
+    },
     onCycle: (views, durationMs) => log.debug({ services: views.length, durationMs }, 'watch: cycle'),
     onError: (error) => log.warn({ reason: (error as Error).message }, 'watch: listing failed; next try at the next tick')
   })
+  const quarantine = quarantineOnFailure({
+    store,
+    failedDigest: async (record) => await app.engine.failedDigest(record).catch(() => undefined) ?? submitted.get(record.updateId),
+    // Every update of a watched service that ends is followed by a check of it: GET /watch tells
+    // the outcome (up to date, quarantined) now, not at its next scheduled check.
+    settled: (record) => {
+      submitted.delete(record.updateId)
+      if (config.WATCH) scheduler.recheck(record.service)
+    },
+    onQuarantine: (q, record) => {
+      log.warn({ service: q.service, updateId: q.updateId, digest: q.digest }, 'watch: digest quarantined')
+      app.notifier.notifyWatch({ event: 'quarantined', service: q.service, image: record.targetImage ?? record.image ?? '', digest: q.digest, reason: record.message ?? record.status, updateId: q.updateId, at: new Date(q.sinceMs).toISOString() })
+    },
+    onError: (error) => log.error({ err: error }, 'watch: quarantine not recorded')
+  })
+  settling = quarantine.settling
+  app.engine.onRecord(quarantine.listener)
+  // An explicit POST /update of a service is a person's or a pipeline's decision: it lifts the quarantine.
+  app.engine.onExplicitUpdate((service) => {
+    try {
+      if (store.lift(service.id)) log.info({ service: service.name }, 'watch: quarantine lifted by an explicit update')
+    } catch (error) {
+      log.error({ err: error }, 'watch: quarantine not lifted')
+    }
+  })
+  // New, removed and relabelled services: a listing soon after the event (else at the next tick).
+  app.engine.onServicesChanged(() => { if (config.WATCH) scheduler.relist() })
   app.decorate('watch', { scheduler, store, budget, enabled: config.WATCH })
   app.addHook('onReady', async () => { if (config.WATCH) scheduler.start() })
   app.addHook('onClose', async () => {
@@ -62,4 +95,4 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
   })
 }
 
-export default fp(watch, { fastify: '5.x', name: 'watch', dependencies: ['docker'] })
+export default fp(watch, { fastify: '5.x', name: 'watch', dependencies: ['docker', 'notify'] })

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorReplies } from '../schemas/update.js'
 import { QuarantineNotFound } from '../errors.js'
+import { WATCH_STATES } from '../watch/cycle.js'
 
 /**
  * The watcher's API (DESIGN §7): its state per service, a check now, lifting a quarantine. Tokens
@@ -13,7 +14,12 @@ const iso = (ms: number | null | undefined): string | null => ms === null || ms 
 
 const WatchServiceSchema = Type.Object({
   service: Type.String(),
-  state: Type.String(),
+  image: Type.String({ description: 'the spec\'s image' }),
+  watch: Type.Union([Type.Literal('true'), Type.Literal('notify')], { description: 'the `container-updater.watch` label' }),
+  policy: Type.String({ description: 'the `policy` label as written, or `digest`' }),
+  schedule: Type.String({ description: 'how often it is checked: the `schedule` label, else WATCH_INTERVAL (e.g. `1h`)' }),
+  minAge: Type.String({ description: 'the `min-age` label, `0s` without it' }),
+  state: Type.Union(WATCH_STATES.map((s) => Type.Literal(s))),
   current: Type.Object({ tag: nullableString, digest: nullableString }),
   available: Type.Union([Type.Object({ image: Type.String(), tag: Type.String(), digest: Type.String(), firstSeenAt: Type.String(), eligibleAt: Type.String() }), Type.Null()]),
   quarantined: Type.Union([Type.Object({ digest: Type.String(), updateId: Type.String(), since: Type.String() }), Type.Null()]),
@@ -40,6 +46,11 @@ export default async function watchRoutes (fastify: FastifyInstance): Promise<vo
       const check = store.getCheck(v.serviceId)
       return {
         service: v.service,
+        image: v.image,
+        watch: v.watch,
+        policy: v.policy,
+        schedule: v.schedule,
+        minAge: v.minAge,
         state: v.state,
         current: v.current,
         available: v.available === null ? null : { ...v.available, firstSeenAt: iso(v.available.firstSeenAt)!, eligibleAt: iso(v.available.eligibleAt)! },

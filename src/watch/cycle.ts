@@ -4,7 +4,8 @@ import type { TagList } from '../docker/registry-tags.js'
 import type { ServiceState } from '../docker/swarm.js'
 import type { RegistryBudget, RequestLimiter } from './budget.js'
 import type { WatchTraffic } from './metrics.js'
-import { currentImage, watchSettings } from './policies.js'
+import { formatDuration } from './durations.js'
+import { currentImage, watchSettings, type WatchMode, type WatchSettings } from './policies.js'
 import { selectTag } from './tag-rules.js'
 import type { WatchStore } from './watch-store.js'
 
@@ -14,11 +15,19 @@ import type { WatchStore } from './watch-store.js'
  * then a decision per service: up to date, quarantined, waiting for min-age, notified (`notify`),
  * or an update submitted to the engine. The timers around it are the scheduler's.
  */
-export type WatchState = 'up_to_date' | 'update_available' | 'updating' | 'waiting_min_age' | 'held' | 'quarantined' | 'deferred' | 'pinned' | 'error'
+export const WATCH_STATES = ['up_to_date', 'update_available', 'updating', 'waiting_min_age', 'held', 'quarantined', 'deferred', 'pinned', 'error'] as const
+export type WatchState = typeof WATCH_STATES[number]
 
 export interface ServiceView {
   serviceId: string
   service: string
+  /** the spec's image */
+  image: string
+  watch: WatchMode
+  /** the policy label as written (or `digest`), the schedule and min-age as durations */
+  policy: string
+  schedule: string
+  minAge: string
   state: WatchState
   current: { tag: string | null, digest: string | null }
   available: { image: string, tag: string, digest: string, firstSeenAt: number, eligibleAt: number } | null
@@ -31,14 +40,36 @@ export interface CycleDeps {
   limiter: RequestLimiter
   checkDigest: (image: string) => Promise<TagDigestCheck>
   listTags: (image: string) => Promise<TagList>
-  /** hands the update to the engine; throws what the engine refuses */
-  submit: (service: ServiceState, tag: string, reason: string, digest: string) => void
+  /** hands the update to the engine; throws what the engine refuses; the record's state (`held` by a gate of §8) */
+  submit: (service: ServiceState, tag: string, reason: string, digest: string) => { status: string, heldUntil?: string | undefined } | undefined
   /** `watch=notify`: called once per new tag@digest */
-  notifyAvailable: (service: ServiceState, image: string, reason: string) => void
+  notifyAvailable: (service: ServiceState, image: string, reason: string, digest: string) => void
   defaultScheduleMs: number
   /** where checks and registry answers are counted (metrics) */
   traffic?: WatchTraffic
+  /** an update of this service has just ended and its quarantine is being decided: decide nothing yet */
+  settling?: (service: ServiceState) => boolean
   now?: () => number
+}
+
+/** Swarm is rolling the service (forward or back): the outcome decides, not this cycle. */
+const ROLLING = new Set(['updating', 'rollback_started'])
+
+/** What a service's labels and spec say, before any check: state `error` until decided. */
+export function baseView (service: ServiceState, settings: WatchSettings): ServiceView {
+  const current = currentImage(service.image)
+  return {
+    serviceId: service.id,
+    service: service.name,
+    image: service.image,
+    watch: settings.watch,
+    policy: settings.policyText,
+    schedule: formatDuration(settings.scheduleMs),
+    minAge: formatDuration(settings.minAgeMs),
+    state: 'error',
+    current: current === undefined || 'pinned' in current ? { tag: null, digest: null } : { tag: current.tag, digest: current.digest ?? null },
+    available: null
+  }
 }
 
 const short = (digest: string | undefined): string => digest === undefined ? 'none' : digest.slice(0, 'sha256:'.length + 2) + '…'
@@ -78,11 +109,14 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
   const decide = async (service: ServiceState): Promise<ServiceView | undefined> => {
     const settings = watchSettings(service.labels, deps.defaultScheduleMs)
     if (settings === undefined) return undefined
-    const view: ServiceView = { serviceId: service.id, service: service.name, state: 'error', current: { tag: null, digest: null }, available: null }
+    const view = baseView(service, settings)
     if (settings.problems.length > 0) return { ...view, message: settings.problems.join('; ') }
     const current = currentImage(service.image)
     if (current === undefined) return { ...view, message: 'the service image is not a valid reference' }
     if ('pinned' in current) return { ...view, state: 'pinned' }
+    if (ROLLING.has(service.updateStatus?.state ?? '') || deps.settling?.(service) === true) {
+      return { ...view, state: 'updating', message: 'an update of this service is under way' }
+    }
     view.current = { tag: current.tag, digest: current.digest ?? null }
     const { registry, full } = normalizeRepository(current.repository)
     registries.set(service.id, registry)
@@ -114,16 +148,18 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
       const key = `${tag}@${check.digest}`
       const stored = deps.store.getCheck(service.id)
       if (stored?.notified !== key) {
-        deps.notifyAvailable(service, image, reason)
+        deps.notifyAvailable(service, image, reason, check.digest)
         deps.store.saveCheck({ serviceId: service.id, service: service.name, lastCheckedMs: now(), state: 'update_available', message: reason, notified: key })
       }
       return { ...view, state: 'update_available', available, message: reason }
     }
+    let submitted
     try {
-      deps.submit(service, tag, reason, check.digest)
+      submitted = deps.submit(service, tag, reason, check.digest)
     } catch (error) {
       return { ...view, available, message: (error as Error).message }
     }
+    if (submitted?.status === 'held') return { ...view, state: 'held', available, message: submitted.heldUntil !== undefined ? `held until ${submitted.heldUntil}` : reason }
     return { ...view, state: 'updating', available, message: reason }
   }
 

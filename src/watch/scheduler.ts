@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { ServiceState } from '../docker/swarm.js'
 import { watchSettings } from './policies.js'
-import { runCycle, type CycleDeps, type ServiceView } from './cycle.js'
+import { baseView, runCycle, type CycleDeps, type ServiceView, type WatchState } from './cycle.js'
 import { WatchTraffic } from './metrics.js'
 
 /**
@@ -15,8 +15,10 @@ export interface SchedulerOptions extends Omit<CycleDeps, 'now'> {
   /** the watched services: one listing */
   listServices: () => Promise<ServiceState[]>
   now?: () => number
-  /** longest sleep between listings, so new and relabelled services are found (default 5 min) */
+  /** longest sleep between listings, so new and relabelled services are found without events (default 5 min) */
   maxSleepMs?: number
+  /** how soon after a change of the swarm it is listed again (default 1 s) */
+  relistDelayMs?: number
   onCycle?: (views: ServiceView[], durationMs: number) => void
   onError?: (error: unknown) => void
 }
@@ -36,10 +38,14 @@ export class WatchScheduler {
   readonly #firstListed = new Map<string, number>()
   readonly #forced = new Set<string>()
   #forceAll = false
+  #relisting = false
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
   #stopped = true
   #views = new Map<string, ServiceView>()
+  /** per service ID: its image and labels at the last listing (a change is checked at once) */
+  #seen = new Map<string, string>()
+  #listedOnce = false
   #next = new Map<string, number>()
 
   constructor (options: SchedulerOptions) {
@@ -79,6 +85,25 @@ export class WatchScheduler {
     await this.#running
   }
 
+  /**
+   * The swarm changed (a service created, removed or relabelled: the `docker events` stream): list
+   * again within `relistDelayMs` (default 1 s; events come in bursts, one listing serves them all).
+   * Only what is due, or never checked, is checked then.
+   */
+  relist (): void {
+    if (this.#stopped || this.#relisting) return
+    this.#relisting = true
+    // During a cycle: the next wake-up comes this soon (below).
+    if (this.#running !== undefined) return
+    this.#schedule(this.#options.relistDelayMs ?? 1000)
+  }
+
+  /** An update of `service` (a name) ended: checks it now if it is watched. */
+  recheck (service: string): void {
+    const ids = [...this.#views.values()].filter((v) => v.service === service).map((v) => v.serviceId)
+    if (ids.length > 0) this.checkNow(ids)
+  }
+
   /** Checks now: the named services, or every watched one (POST /watch/check). */
   checkNow (serviceIds?: readonly string[]): void {
     if (serviceIds === undefined) this.#forceAll = true
@@ -100,10 +125,20 @@ export class WatchScheduler {
       const at = this.dueAt(service)
       if (at === undefined) continue
       present.add(service.id)
-      if (forceAll || forced.has(service.id) || at <= started) due.push(service)
-      else this.#next.set(service.id, at)
+      // Created or relabelled since the last listing: checked now (an image change is not: our own
+      // updates make those). At start, the stored schedule and the jitter decide (no burst).
+      const signature = JSON.stringify(service.labels)
+      const changed = this.#listedOnce && this.#seen.get(service.id) !== signature
+      this.#seen.set(service.id, signature)
+      if (forceAll || forced.has(service.id) || changed || at <= started) {
+        due.push(service)
+        continue
+      }
+      this.#next.set(service.id, at)
+      this.#views.set(service.id, this.#pending(service))
     }
-    for (const id of [...this.#views.keys()]) if (!present.has(id)) { this.#views.delete(id); this.#next.delete(id) }
+    this.#listedOnce = true
+    for (const id of [...this.#views.keys(), ...this.#seen.keys()]) if (!present.has(id)) { this.#views.delete(id); this.#next.delete(id); this.#seen.delete(id) }
     if (due.length > 0) {
       const views = await runCycle(due, { ...this.#options, traffic: this.traffic, now: this.#now })
       for (const view of views) this.#views.set(view.serviceId, view)
@@ -113,15 +148,27 @@ export class WatchScheduler {
     }
   }
 
+  /** A service not due: what its labels say now, with the state and message of its last check. */
+  #pending (service: ServiceState): ServiceView {
+    const last = this.#views.get(service.id)
+    const settings = watchSettings(service.labels, this.#options.defaultScheduleMs)!
+    const stored = last === undefined ? this.#options.store.getCheck(service.id) : undefined
+    const fresh = baseView(service, settings)
+    if (last !== undefined) return { ...last, ...fresh, state: last.state, available: last.available, ...(last.message !== undefined && { message: last.message }) }
+    return { ...fresh, state: (stored?.state as WatchState | null) ?? 'up_to_date', ...(stored?.message != null ? { message: stored.message } : stored === undefined ? { message: 'not checked yet' } : {}) }
+  }
+
   #schedule (delayMs: number): void {
     clearTimeout(this.#timer)
     this.#timer = setTimeout(() => {
+      this.#relisting = false
       this.#running = this.tick().catch((error: unknown) => this.#options.onError?.(error)).finally(() => {
         this.#running = undefined
         if (this.#stopped) return
         const earliest = Math.min(...this.#next.values(), this.#now() + (this.#options.maxSleepMs ?? 300_000))
         // Work asked for during the cycle runs at once.
-        this.#schedule(this.#forceAll || this.#forced.size > 0 ? 0 : Math.max(1000, earliest - this.#now()))
+        const delay = this.#forceAll || this.#forced.size > 0 ? 0 : Math.max(1000, earliest - this.#now())
+        this.#schedule(this.#relisting ? Math.min(delay, this.#options.relistDelayMs ?? 1000) : delay)
       })
     }, delayMs)
     this.#timer.unref()

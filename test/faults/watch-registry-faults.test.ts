@@ -5,7 +5,7 @@ import { bearer } from '../helper.ts'
 import { startFaultProxy, type FaultProxy } from '../fault-proxy.ts'
 import { inspect, swarmSkip, uniqueName, until } from '../swarm-fixtures.ts'
 import { startTokenRegistry } from '../token-registry.ts'
-import { count, createWatchedService, cycle, watcher, type RegistryView } from '../watch-fixtures.ts'
+import { count, createWatchedService, cycle, watcher, type RegistryView } from '../watch-registry-fixtures.ts'
 
 /**
  * A registry that limits, fails, hangs or resets (DESIGN §7): proxies in front of one real registry

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { bearer } from '../helper.ts'
 import { swarmSkip, uniqueName } from '../swarm-fixtures.ts'
 import { startTokenRegistry } from '../token-registry.ts'
-import { count, createWatchedService as createService, cycle, manifestGets, watcher } from '../watch-fixtures.ts'
+import { count, createWatchedService as createService, cycle, manifestGets, watcher } from '../watch-registry-fixtures.ts'
 
 /**
  * The watcher's registry traffic against a real registry behind a token realm (DESIGN §7), counted

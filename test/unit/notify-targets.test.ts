@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { NOTIFY_STATES, NotifyConfigError, parseNotifyOn, parseNotifyUrls, redactTargetUrl } from '../../src/notify/targets.ts'
+import { NOTIFY_EVENTS, NotifyConfigError, parseNotifyOn, parseNotifyUrls, redactTargetUrl } from '../../src/notify/targets.ts'
 
 test('redactTargetUrl keeps scheme, host and port only', () => {
   assert.equal(redactTargetUrl('https://hooks.slack.com/services/T000/B000/XXXX'), 'https://hooks.slack.com/[redacted]')
@@ -60,13 +60,15 @@ test('a bad entry is named by its position and redacted form, never with its sec
   }
 })
 
-test('NOTIFY_ON: all notifiable states by default, a subset when given, a clear error otherwise', () => {
-  assert.deepEqual([...parseNotifyOn(undefined)], [...NOTIFY_STATES])
-  assert.deepEqual([...parseNotifyOn(' ')], [...NOTIFY_STATES])
+test('NOTIFY_ON: all notifiable states and watch events by default, a subset when given, a clear error otherwise', () => {
+  assert.deepEqual([...parseNotifyOn(undefined)], [...NOTIFY_EVENTS])
+  assert.deepEqual([...parseNotifyOn(' ')], [...NOTIFY_EVENTS])
+  assert.ok(parseNotifyOn(undefined).has('available') && parseNotifyOn(undefined).has('quarantined'))
   assert.deepEqual([...parseNotifyOn('rolled_back, failed ,timeout,')], ['rolled_back', 'failed', 'timeout'])
-  assert.throws(() => parseNotifyOn('completed,done'), /^NotifyConfigError: NOTIFY_ON: unknown state "done"; use a comma-separated list of completed, rolled_back, paused, timeout, failed, superseded, cancelled, held, pending_approval, rejected, expired, frozen, unfrozen$/)
-  // DESIGN §8: the new final states, the parked ones and the freeze events may be asked for.
+  assert.throws(() => parseNotifyOn('completed,done'), /^NotifyConfigError: NOTIFY_ON: unknown state "done"; use a comma-separated list of completed, rolled_back, paused, timeout, failed, superseded, cancelled, held, pending_approval, rejected, expired, frozen, unfrozen, available, quarantined$/)
+  // DESIGN §8: the new final states, the parked ones and the freeze events may be asked for; §7: the watcher's events.
   assert.deepEqual([...parseNotifyOn('pending_approval,expired,frozen,unfrozen')], ['pending_approval', 'expired', 'frozen', 'unfrozen'])
+  assert.deepEqual([...parseNotifyOn('quarantined,available')], ['quarantined', 'available'])
   // Not final: a notification for them would be noise.
   assert.throws(() => parseNotifyOn('queued'), /unknown state "queued"/)
   assert.throws(() => parseNotifyOn('updating'), /unknown state "updating"/)

@@ -29,6 +29,7 @@ function rig (t: TestContext) {
   const registry: { digests: Record<string, string>, tags: string[], fail?: TagDigestCheck } = { digests: {}, tags: [] }
   const calls = { heads: [] as string[], lists: [] as string[], submits: [] as Array<[string, string, string]>, notified: [] as string[] }
   let now = 1_000_000
+  let held = false
   const deps: CycleDeps = {
     store,
     budget: new RegistryBudget({ maxBackoffMs: 3_600_000, now: () => now }),
@@ -40,12 +41,12 @@ function rig (t: TestContext) {
       return digest === undefined ? { unavailable: 'the tag does not exist in the registry (404)', backoff: false, budget: {} } : { digest, budget: {} }
     },
     listTags: async (image): Promise<TagList> => { calls.lists.push(image); return { tags: registry.tags, budget: {}, requests: 1 } },
-    submit: (s, tag, reason) => { calls.submits.push([s.name, tag, reason]) },
+    submit: (s, tag, reason) => { calls.submits.push([s.name, tag, reason]); return { status: held ? 'held' : 'queued', heldUntil: held ? '2030-01-01T22:00:00.000Z' : undefined } },
     notifyAvailable: (s, image) => { calls.notified.push(`${s.name} ${image}`) },
     defaultScheduleMs: 3_600_000,
     now: () => now
   }
-  return { deps, registry, calls, store, advance: (ms: number) => { now += ms } }
+  return { deps, registry, calls, store, advance: (ms: number) => { now += ms }, hold: () => { held = true } }
 }
 
 test('one HEAD per distinct repo:tag and one listing per repository, whatever the number of services', async (t) => {
@@ -72,6 +73,21 @@ test('digest: a moved tag submits an update with the digests in the reason', asy
   const [view] = await runCycle([service(1, `${REG}/app:latest@${d('a')}`, {})], deps)
   assert.equal(view?.state, 'updating')
   assert.deepEqual(calls.submits, [['svc1', 'latest', 'digest sha256:aa… → sha256:bb…']])
+})
+
+test('an update the engine holds (a gate of §8) is state held; one Swarm is rolling is decided later', async (t) => {
+  const { deps, registry, calls, hold } = rig(t)
+  registry.digests[`${REG}/app:latest`] = d('b')
+  hold()
+  const [view] = await runCycle([service(1, `${REG}/app:latest@${d('a')}`, {})], deps)
+  assert.equal(view?.state, 'held')
+  assert.equal(view?.message, 'held until 2030-01-01T22:00:00.000Z')
+  const rolling = { ...service(2, `${REG}/app:latest@${d('a')}`, {}), updateStatus: { state: 'rollback_started' } }
+  const [later] = await runCycle([rolling], deps)
+  assert.equal(later?.state, 'updating')
+  const [settling] = await runCycle([service(3, `${REG}/app:latest@${d('a')}`, {})], { ...deps, settling: () => true })
+  assert.equal(settling?.state, 'updating')
+  assert.equal(calls.submits.length, 1, 'neither the rolling nor the settling service was submitted')
 })
 
 test('quarantine: the quarantined digest is never submitted; another digest lifts it', async (t) => {

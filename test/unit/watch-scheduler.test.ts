@@ -29,7 +29,7 @@ function rig (t: TestContext, services: ServiceState[]) {
     limiter: new RequestLimiter(4),
     checkDigest: async () => { counts.heads++; return { digest, budget: {} } },
     listTags: async () => ({ tags: [], budget: {}, requests: 1 }),
-    submit: () => {},
+    submit: () => undefined,
     notifyAvailable: () => {},
     defaultScheduleMs: 3_600_000,
     listServices: async () => { counts.listings++; return services },
@@ -72,10 +72,30 @@ test('check now: the named service, or all, at the next tick', async (t) => {
   scheduler.checkNow(['id1'])
   await scheduler.tick()
   assert.equal(counts.heads, 1)
-  assert.deepEqual(scheduler.views().map((v) => v.serviceId), ['id1'])
+  // The other one is listed with its stored state and its next check.
+  assert.deepEqual(scheduler.views().map((v) => [v.serviceId, v.state, v.nextCheckAt]).sort(), [['id1', 'up_to_date', now() + 3_600_000], ['id2', 'up_to_date', now() + 3_600_000]])
   scheduler.checkNow()
   await scheduler.tick()
   // Two services on one repo:tag: one HEAD for both.
   assert.equal(counts.heads, 2)
   assert.equal(scheduler.views().length, 2)
+})
+
+test('a service created or relabelled after start is checked at the next listing; one removed is dropped', async (t) => {
+  const services = [svc(1)]
+  const { scheduler, store, counts, now } = rig(t, services)
+  store.saveCheck({ serviceId: 'id1', service: 'svc1', lastCheckedMs: now(), state: 'up_to_date', message: null, notified: null })
+  await scheduler.tick()
+  assert.equal(counts.heads, 0, 'not due')
+  services.push({ ...svc(2), image: '127.0.0.1:5000/other:1@' + digest })
+  await scheduler.tick()
+  assert.equal(counts.heads, 1, 'the new service is checked at once')
+  services[0] = { ...svc(1), labels: { ...svc(1).labels, 'container-updater.policy': 'semver:minor' } }
+  await scheduler.tick()
+  assert.equal(counts.heads, 2, 'the relabelled service is checked at once')
+  assert.equal(scheduler.views().find((v) => v.serviceId === 'id1')?.policy, 'semver:minor')
+  services.splice(1, 1)
+  await scheduler.tick()
+  assert.deepEqual(scheduler.views().map((v) => v.serviceId), ['id1'])
+  assert.equal(counts.heads, 2, 'nothing else checked')
 })
