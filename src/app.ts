@@ -20,6 +20,7 @@ import { UpdateEngine } from './engine/engine.js'
 import { serviceAllowed } from './auth/scope.js'
 import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
+import rollbackRoutes from './routes/rollback.js'
 import updatesRoutes from './routes/updates.js'
 import watchRoutes from './routes/watch.js'
 import { sharedSchemas } from './schemas/update.js'
@@ -142,6 +143,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.decorate('engine', new UpdateEngine(app.updater, app.swarm))
   await app.register(healthRoutes)
   await app.register(updateRoutes, { updateWindows: config.UPDATE_WINDOWS })
+  await app.register(rollbackRoutes)
   await app.register(updatesRoutes)
   await app.register(eventsRoutes)
   await app.register(uiRoutes)

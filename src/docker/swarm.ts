@@ -1,5 +1,5 @@
 import { classifyFailure, type CommandRunner, type RunOptions } from './runner.js'
-import { DockerFailed, NotSwarmManager, ServiceNotFound } from '../errors.js'
+import { DockerFailed, NoPreviousSpec, NotSwarmManager, ServiceNotFound } from '../errors.js'
 
 /** The parts of `docker service inspect` the updater reads. */
 export interface ServiceState {
@@ -12,6 +12,8 @@ export interface ServiceState {
   forceUpdate: number
   labels: Record<string, string>
   updateStatus?: UpdateStatus
+  /** the image of Swarm's PreviousSpec: what `docker service rollback` restores (absent: never updated) */
+  previousImage?: string
 }
 
 /** Swarm's UpdateStatus; absent before the first update. */
@@ -32,6 +34,7 @@ interface RawService {
     TaskTemplate: { ForceUpdate?: number, ContainerSpec?: { Image?: string } }
   }
   UpdateStatus?: { State?: string, StartedAt?: string, CompletedAt?: string, Message?: string } | null
+  PreviousSpec?: { TaskTemplate?: { ContainerSpec?: { Image?: string } } } | null
 }
 
 export interface SwarmOptions {
@@ -137,6 +140,20 @@ export class Swarm {
     return warning !== undefined ? { warning } : {}
   }
 
+  /**
+   * `docker service rollback`: Swarm puts its PreviousSpec back (UpdateStatus `rollback_started`,
+   * "manually requested rollback", then `rollback_completed`). `--detach`: the outcome is read like
+   * an update's. A service without a PreviousSpec is CU_NO_PREVIOUS_SPEC.
+   */
+  async rollback (id: string, name: string): Promise<void> {
+    try {
+      await this.#docker(['service', 'rollback', '--detach', '--', id])
+    } catch (error) {
+      if (/does not have a previous spec/i.test((error as Error).message)) throw new NoPreviousSpec(name)
+      throw error
+    }
+  }
+
   /** The newest task error of a service, e.g. "task: non-zero exit (3)": Swarm's real reason. */
   async lastTaskError (id: string): Promise<string | undefined> {
     const out = await this.#docker(['service', 'ps', '--no-trunc', '--format', '{{json .}}', '--', id])
@@ -185,6 +202,7 @@ function toServiceState (raw: RawService): ServiceState {
   }
   const status = raw.UpdateStatus
   const replicas = raw.Spec.Mode?.Replicated?.Replicas
+  const previousImage = raw.PreviousSpec?.TaskTemplate?.ContainerSpec?.Image
   return {
     id: raw.ID,
     name: raw.Spec.Name,
@@ -193,6 +211,7 @@ function toServiceState (raw: RawService): ServiceState {
     ...(replicas !== undefined && { replicas }),
     forceUpdate: raw.Spec.TaskTemplate.ForceUpdate ?? 0,
     labels: raw.Spec.Labels ?? {},
+    ...(typeof previousImage === 'string' && previousImage !== '' && { previousImage }),
     ...(status?.State !== undefined && {
       updateStatus: {
         state: status.State,

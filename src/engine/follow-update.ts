@@ -26,7 +26,7 @@ export class UpdateWatcher {
     const stop = setTimeout(() => job.watch.abort(new Error('background watch ended')), Date.parse(job.record.startedAt) + this.#o.timeoutMs + this.#o.backgroundMs - Date.now())
     stop.unref()
     try {
-      const outcome = await waitForConvergence(this.#o.swarm, this.#o.source, job.record.serviceId, { version, statusStartedAt }, job.watch.signal)
+      const outcome = await waitForConvergence(this.#o.swarm, this.#o.source, job.record.serviceId, { version, statusStartedAt, action: job.record.action }, job.watch.signal)
       this.#o.ledger.finish(job, outcome.state, outcome.service.image, outcome.message)
     } catch (error) {
       if (job.watch.signal.aborted) return

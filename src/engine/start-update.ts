@@ -4,6 +4,7 @@ import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
 import { DockerTimeout, ImagePinnedByDigest, OutOfSequence } from '../errors.js'
 import type { Job } from './job.js'
+import { startRollback } from './rollback.js'
 
 export interface WriteOptions {
   swarm: Swarm
@@ -20,6 +21,7 @@ export interface WriteOptions {
  * still have reached Swarm: the service is read again before deciding.
  */
 export async function startDockerUpdate (options: WriteOptions, job: Job, snapshot: ServiceState | undefined): Promise<{ before: ServiceState, warning?: string }> {
+  if (job.record.action === 'rollback') return startRollback(options, job, snapshot)
   const { swarm, registryAuth, retries, save } = options
   for (let attempt = 0; ; attempt++) {
     const before = attempt === 0 && snapshot !== undefined ? snapshot : await swarm.getService(job.record.serviceId)

@@ -1,7 +1,7 @@
 import type { ServiceEvents } from '../docker/events.js'
 import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { Swarm } from '../docker/swarm.js'
-import type { Trigger, UpdateRecord, UpdateStore } from '../store/records.js'
+import type { Action, Trigger, UpdateRecord, UpdateStore } from '../store/records.js'
 
 export interface UpdateRequest {
   appName: string
@@ -13,6 +13,8 @@ export interface UpdateRequest {
   trigger?: Trigger | undefined
   /** why an automatic update was started */
   reason?: string | undefined
+  /** `rollback`: `docker service rollback` (POST /rollback) instead of rolling onto an image */
+  action?: Action | undefined
 }
 
 /** What a caller learns: the record, and the domain error of a failed update (for its status). */

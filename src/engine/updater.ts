@@ -3,7 +3,7 @@ import { isValidTag } from '../docker/names.js'
 import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
 import { InvalidTag, ServiceNotEnabled, ShuttingDown } from '../errors.js'
-import { newJob, type Job } from './job.js'
+import { joinKeyOf, newJob, type Job } from './job.js'
 import type { Answer, UpdateRequest, UpdaterOptions } from './types.js'
 import { startDockerUpdate } from './start-update.js'
 import { JobLedger } from './ledger.js'
@@ -126,7 +126,7 @@ export class ServiceUpdater {
    */
   submit (service: ServiceState, request: UpdateRequest, arrivedAt = Date.now()): { record: UpdateRecord, wait: () => Promise<Answer> } {
     this.check(service, request)
-    const joinKey = request.tag ?? ''
+    const joinKey = joinKeyOf(request)
     let job = this.#lanes.joinable(service.id, joinKey)
     if (job === undefined) {
       job = newJob(service, request, arrivedAt, this.isSelf(service))
