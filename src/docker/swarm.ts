@@ -1,3 +1,4 @@
+import { toSwarmNodes, type SwarmNode } from './swarm-nodes.js'
 import { classifyFailure, type CommandRunner, type RunOptions } from './runner.js'
 import { DockerFailed, NoPreviousSpec, NotSwarmManager, ServiceNotFound } from '../errors.js'
 
@@ -12,6 +13,8 @@ export interface ServiceState {
   forceUpdate: number
   labels: Record<string, string>
   updateStatus?: UpdateStatus
+  /** placement constraints (`node.labels.zone==a`, `node.platform.arch!=arm64` …) */
+  constraints?: string[]
   /** the image of Swarm's PreviousSpec: what `docker service rollback` restores (absent: never updated) */
   previousImage?: string
 }
@@ -31,7 +34,7 @@ interface RawService {
     Name: string
     Labels?: Record<string, string> | null
     Mode?: { Replicated?: { Replicas?: number } }
-    TaskTemplate: { ForceUpdate?: number, ContainerSpec?: { Image?: string } }
+    TaskTemplate: { ForceUpdate?: number, ContainerSpec?: { Image?: string }, Placement?: { Constraints?: string[] | null } }
   }
   UpdateStatus?: { State?: string, StartedAt?: string, CompletedAt?: string, Message?: string } | null
   PreviousSpec?: { TaskTemplate?: { ContainerSpec?: { Image?: string } } } | null
@@ -189,6 +192,12 @@ export class Swarm {
       task.Spec?.ContainerSpec?.Image === service.image)
   }
 
+  /** Every node of the swarm (two calls: `node ls` for the IDs, one `node inspect`). */
+  async nodes (): Promise<SwarmNode[]> {
+    const ids = (await this.#docker(['node', 'ls', '--quiet'])).split('\n').map((id) => id.trim()).filter((id) => id !== '')
+    return ids.length === 0 ? [] : toSwarmNodes(await this.#json<unknown>(['node', 'inspect', '--', ...ids]))
+  }
+
   /** Resolves when Docker answers and this node is a Swarm manager; throws the reason otherwise. */
   async checkManager (): Promise<void> {
     const swarm = await this.#json<{ LocalNodeState?: string, ControlAvailable?: boolean } | null>(['info', '--format', '{{json .Swarm}}'])
@@ -203,6 +212,7 @@ function toServiceState (raw: RawService): ServiceState {
   const status = raw.UpdateStatus
   const replicas = raw.Spec.Mode?.Replicated?.Replicas
   const previousImage = raw.PreviousSpec?.TaskTemplate?.ContainerSpec?.Image
+  const constraints = raw.Spec.TaskTemplate.Placement?.Constraints
   return {
     id: raw.ID,
     name: raw.Spec.Name,
@@ -212,6 +222,7 @@ function toServiceState (raw: RawService): ServiceState {
     forceUpdate: raw.Spec.TaskTemplate.ForceUpdate ?? 0,
     labels: raw.Spec.Labels ?? {},
     ...(typeof previousImage === 'string' && previousImage !== '' && { previousImage }),
+    ...(Array.isArray(constraints) && constraints.length > 0 && { constraints: constraints.filter((c) => typeof c === 'string') }),
     ...(status?.State !== undefined && {
       updateStatus: {
         state: status.State,

@@ -1,6 +1,7 @@
 import type { ServiceEvents } from '../docker/events.js'
 import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { Swarm } from '../docker/swarm.js'
+import type { Preflight } from './gates/preflight.js'
 import type { Action, Trigger, UpdateRecord, UpdateStore } from '../store/records.js'
 
 export interface UpdateRequest {
@@ -40,6 +41,8 @@ export interface UpdaterOptions {
   outOfSequenceRetries?: number
   /** how long a timed-out update is still watched in the background */
   backgroundWatchMs?: number
+  /** the pre-flight of every update (gates/preflight.ts); none: updates start unchecked (fake-runner tests) */
+  preflight?: Preflight | undefined
   /** only services carrying this label (`key` or `key=value`) may be updated */
   requiredLabel?: string | undefined
   /** the updater's own service ID: updating it is answered at once (Swarm replaces this process) */

@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isValidTag } from '../docker/names.js'
-import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
 import { InvalidTag, ServiceNotEnabled, ShuttingDown } from '../errors.js'
 import { joinKeyOf, newJob, type Job } from './job.js'
 import type { Answer, UpdateRequest, UpdaterOptions } from './types.js'
-import { startDockerUpdate } from './start-update.js'
+import { startDockerUpdate, type WriteOptions } from './start-update.js'
 import { JobLedger } from './ledger.js'
 import { UpdateWatcher } from './follow-update.js'
 import type { ServiceSource } from './convergence.js'
@@ -29,12 +28,12 @@ export type { Answer, RecordEvent, UpdateRequest, UpdaterOptions } from './types
  */
 export class ServiceUpdater {
   readonly #swarm: Swarm
-  readonly #registryAuth: RegistryAuthCheck
+  /** what starting a Docker update needs (start-update.ts), the pre-flight included */
+  readonly #write: WriteOptions
   readonly #store: UpdateStore
   readonly #timeoutMs: number
   readonly #poller: ServicePoller
   readonly #source: ServiceSource
-  readonly #retries: number
   readonly #requiredLabel: string | undefined
   readonly #selfServiceId: string | undefined
   readonly #ledger: JobLedger
@@ -50,13 +49,12 @@ export class ServiceUpdater {
 
   constructor (options: UpdaterOptions) {
     this.#swarm = options.swarm
-    this.#registryAuth = options.registryAuth
     this.#store = options.store
     this.#timeoutMs = options.updateTimeoutMs
     this.#poller = new ServicePoller(options.swarm, options.pollIntervalMs ?? 500)
     const poller = this.#poller
     this.#source = options.events !== undefined ? new EventDrivenSource(options.events, poller, options.pollIntervalMs ?? 500) : { next: async (id, signal) => poller.next(id, signal) }
-    this.#retries = options.outOfSequenceRetries ?? 3
+    this.#write = { swarm: options.swarm, registryAuth: options.registryAuth, retries: options.outOfSequenceRetries ?? 3, save: (j) => this.#ledger.save(j), preflight: options.preflight }
     this.#requiredLabel = options.requiredLabel
     this.#selfServiceId = options.selfServiceId
     this.#slots = new Semaphore(options.maxConcurrentUpdates ?? 8)
@@ -226,7 +224,7 @@ export class ServiceUpdater {
     let base: ServiceState
     job.writing = true
     try {
-      const started = await startDockerUpdate({ swarm: this.#swarm, registryAuth: this.#registryAuth, retries: this.#retries, save: (j) => this.#ledger.save(j) }, job, snapshot)
+      const started = await startDockerUpdate(this.#write, job, snapshot)
       base = started.before
       if (started.warning !== undefined) {
         job.record.warning = started.warning

@@ -10,6 +10,8 @@ import { openSqliteStore } from '../store/sqlite-store.js'
 import { startPruning } from '../store/pruning.js'
 import type { UpdateRecord, UpdateStore } from '../store/records.js'
 import { ServiceUpdater } from '../engine/updater.js'
+import { Preflight } from '../engine/gates/preflight.js'
+import { imagePlatforms } from '../docker/registry-platforms.js'
 import type { Config } from '../config.js'
 
 declare module 'fastify' {
@@ -58,8 +60,13 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
   const events = config.EVENTS_STREAM && options.runner === undefined
     ? new ServiceEvents({ ...cli, log: app.log.child({ component: 'docker-events' }) })
     : undefined
+  // The pre-flight (gates/preflight.ts) asks the real swarm and registry: not with a fake runner.
+  const preflight = options.runner === undefined
+    ? new Preflight({ nodes: async () => swarm.nodes(), platforms: async (image) => imagePlatforms(image, { dockerConfigPath: dockerConfigPath() }) })
+    : undefined
   const updater = new ServiceUpdater({
     events,
+    preflight,
     swarm,
     store,
     registryAuth: options.registryAuth ?? registryAuthCheck(dockerConfigPath()),
