@@ -28,8 +28,7 @@ export type { Answer, RecordEvent, UpdateRequest, UpdaterOptions } from './types
  */
 export class ServiceUpdater {
   readonly #swarm: Swarm
-  /** what starting a Docker update needs (start-update.ts), the pre-flight included */
-  readonly #write: WriteOptions
+  readonly #write: WriteOptions // what start-update.ts needs, the pre-flight included
   readonly #store: UpdateStore
   readonly #timeoutMs: number
   readonly #poller: ServicePoller
