@@ -28,6 +28,8 @@ export async function verifyRollout (options: VerifyOptions, job: Job, outcome: 
   if (settings === undefined) return outcome
   // A resumed record (recovery.ts) may be verifying already: its check starts again from the beginning.
   if (job.record.status !== 'verifying') moveTo(job.record, 'verifying')
+  // What is being checked: the image Swarm rolled out (a rollback replaces it at the end).
+  job.record.image = outcome.service.image
   job.record.message = 'Swarm completed the update; the post-rollout check is running'
   options.ledger.save(job)
   const failure = 'invalid' in settings ? settings.invalid : await runCheck(settings, job.watch.signal, options.fetch ?? fetch)
