@@ -44,7 +44,7 @@ export async function runCheck (settings: CheckSettings, signal: AbortSignal, fe
     const failure = await probe(settings, signal, fetchImpl)
     signal.throwIfAborted()
     const elapsed = Date.now() - start
-    if (failure !== undefined) return `the check URL ${failure} (request ${attempt}, ${Math.round(elapsed / 1000)} s after Swarm completed)`
+    if (failure !== undefined) return `the check URL ${failure} (request ${attempt}, ${Math.round(elapsed / 1000)} s into the check)`
     if (elapsed >= settings.forMs) return undefined
     await sleep(Math.min(settings.intervalMs, settings.forMs - elapsed), undefined, { signal })
   }
