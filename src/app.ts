@@ -24,6 +24,7 @@ import { UpdateEngine } from './engine/engine.js'
 import { serviceAllowed } from './auth/scope.js'
 import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
+import rollbackRoutes from './routes/rollback.js'
 import updatesRoutes from './routes/updates.js'
 import watchRoutes from './routes/watch.js'
 import freezeRoutes from './routes/freezes.js'
@@ -151,6 +152,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.decorate('engine', new UpdateEngine(app.updater, app.swarm, app.freezes))
   await app.register(healthRoutes)
   await app.register(updateRoutes)
+  await app.register(rollbackRoutes)
   await app.register(updatesRoutes)
   await app.register(approvalRoutes)
   await app.register(freezeRoutes)

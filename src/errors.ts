@@ -25,6 +25,10 @@ export const NotPending = createError<[string, string]>('CU_NOT_PENDING', 'Updat
 export const FreezeNotFound = createError<[string]>('CU_FREEZE_NOT_FOUND', 'No such freeze: %s', 404)
 /** The service's container-updater.window label cannot be read: no update starts until it is fixed. */
 export const InvalidWindow = createError<[string, string]>('CU_INVALID_WINDOW', 'Service %s: %s', 409)
+/** POST /rollback of a service Swarm has no PreviousSpec for (never updated): nothing to roll back to. */
+export const NoPreviousSpec = createError<[string]>('CU_NO_PREVIOUS_SPEC', 'Service %s has no previous spec to roll back to (Swarm keeps one only after an update)', 409)
+/** Pre-flight (engine/gates/preflight.ts): no node the service may run on can run the target image. */
+export const NoSuitableNode = createError<[string, string]>('CU_NO_SUITABLE_NODE', 'No node can run the new image of service %s: %s', 409)
 export const ServiceNotEnabled = createError<[string, string]>('CU_SERVICE_NOT_ENABLED', 'Service %s does not carry the label %s that allows updates', 403)
 export const InvalidServiceName = createError<[string]>('CU_INVALID_SERVICE_NAME', 'Invalid service name %s', 400)
 export const InvalidTag = createError<[string]>('CU_INVALID_TAG', 'Invalid image tag %s', 400)

@@ -1,5 +1,6 @@
+import { toSwarmNodes, type SwarmNode } from './swarm-nodes.js'
 import { classifyFailure, type CommandRunner, type RunOptions } from './runner.js'
-import { DockerFailed, NotSwarmManager, ServiceNotFound } from '../errors.js'
+import { DockerFailed, NoPreviousSpec, NotSwarmManager, ServiceNotFound } from '../errors.js'
 
 /** The parts of `docker service inspect` the updater reads. */
 export interface ServiceState {
@@ -12,6 +13,10 @@ export interface ServiceState {
   forceUpdate: number
   labels: Record<string, string>
   updateStatus?: UpdateStatus
+  /** placement constraints (`node.labels.zone==a`, `node.platform.arch!=arm64` …) */
+  constraints?: string[]
+  /** the image of Swarm's PreviousSpec: what `docker service rollback` restores (absent: never updated) */
+  previousImage?: string
 }
 
 /** Swarm's UpdateStatus; absent before the first update. */
@@ -29,9 +34,10 @@ interface RawService {
     Name: string
     Labels?: Record<string, string> | null
     Mode?: { Replicated?: { Replicas?: number } }
-    TaskTemplate: { ForceUpdate?: number, ContainerSpec?: { Image?: string } }
+    TaskTemplate: { ForceUpdate?: number, ContainerSpec?: { Image?: string }, Placement?: { Constraints?: string[] | null } }
   }
   UpdateStatus?: { State?: string, StartedAt?: string, CompletedAt?: string, Message?: string } | null
+  PreviousSpec?: { TaskTemplate?: { ContainerSpec?: { Image?: string } } } | null
 }
 
 export interface SwarmOptions {
@@ -137,6 +143,20 @@ export class Swarm {
     return warning !== undefined ? { warning } : {}
   }
 
+  /**
+   * `docker service rollback`: Swarm puts its PreviousSpec back (UpdateStatus `rollback_started`,
+   * "manually requested rollback", then `rollback_completed`). `--detach`: the outcome is read like
+   * an update's. A service without a PreviousSpec is CU_NO_PREVIOUS_SPEC.
+   */
+  async rollback (id: string, name: string): Promise<void> {
+    try {
+      await this.#docker(['service', 'rollback', '--detach', '--', id])
+    } catch (error) {
+      if (/does not have a previous spec/i.test((error as Error).message)) throw new NoPreviousSpec(name)
+      throw error
+    }
+  }
+
   /** The newest task error of a service, e.g. "task: non-zero exit (3)": Swarm's real reason. */
   async lastTaskError (id: string): Promise<string | undefined> {
     const out = await this.#docker(['service', 'ps', '--no-trunc', '--format', '{{json .}}', '--', id])
@@ -190,6 +210,12 @@ export class Swarm {
       task.Spec?.ContainerSpec?.Image === service.image)
   }
 
+  /** Every node of the swarm (two calls: `node ls` for the IDs, one `node inspect`). */
+  async nodes (): Promise<SwarmNode[]> {
+    const ids = (await this.#docker(['node', 'ls', '--quiet'])).split('\n').map((id) => id.trim()).filter((id) => id !== '')
+    return ids.length === 0 ? [] : toSwarmNodes(await this.#json<unknown>(['node', 'inspect', '--', ...ids]))
+  }
+
   /** Resolves when Docker answers and this node is a Swarm manager; throws the reason otherwise. */
   async checkManager (): Promise<void> {
     const swarm = await this.#json<{ LocalNodeState?: string, ControlAvailable?: boolean } | null>(['info', '--format', '{{json .Swarm}}'])
@@ -203,6 +229,8 @@ function toServiceState (raw: RawService): ServiceState {
   }
   const status = raw.UpdateStatus
   const replicas = raw.Spec.Mode?.Replicated?.Replicas
+  const previousImage = raw.PreviousSpec?.TaskTemplate?.ContainerSpec?.Image
+  const constraints = raw.Spec.TaskTemplate.Placement?.Constraints
   return {
     id: raw.ID,
     name: raw.Spec.Name,
@@ -211,6 +239,8 @@ function toServiceState (raw: RawService): ServiceState {
     ...(replicas !== undefined && { replicas }),
     forceUpdate: raw.Spec.TaskTemplate.ForceUpdate ?? 0,
     labels: raw.Spec.Labels ?? {},
+    ...(typeof previousImage === 'string' && previousImage !== '' && { previousImage }),
+    ...(Array.isArray(constraints) && constraints.length > 0 && { constraints: constraints.filter((c) => typeof c === 'string') }),
     ...(status?.State !== undefined && {
       updateStatus: {
         state: status.State,

@@ -1,6 +1,6 @@
 import type { ServiceState, Swarm, UpdateStatus } from '../docker/swarm.js'
 import { ServiceNotFound } from '../errors.js'
-import type { UpdateState } from '../store/records.js'
+import type { Action, UpdateState } from '../store/records.js'
 
 /** Swarm's final UpdateStatus states, as the record names them. */
 const terminal: Record<string, UpdateState | undefined> = {
@@ -10,10 +10,21 @@ const terminal: Record<string, UpdateState | undefined> = {
   rollback_paused: 'paused'
 }
 
+/** The same for a rollback we asked for (POST /rollback): its rollback completing is its success. */
+const rollbackTerminal: Record<string, UpdateState | undefined> = {
+  completed: 'completed',
+  rollback_completed: 'completed',
+  paused: 'paused',
+  rollback_paused: 'paused'
+}
+const terminalOf = (action: Action | undefined): Record<string, UpdateState | undefined> => action === 'rollback' ? rollbackTerminal : terminal
+
 /** What an update is compared against: the service as read just before our `service update`. */
 export interface Baseline {
   version: number
   statusStartedAt?: string | undefined
+  /** what we asked Swarm for: an update (default) or a rollback */
+  action?: Action | undefined
 }
 
 export interface Outcome {
@@ -55,13 +66,13 @@ export async function waitForConvergence (swarm: Swarm, source: ServiceSource, i
         continue
       }
       hint = {}
-      if (isOurs(base, now.updateStatus) && terminal[now.updateStatus?.state ?? ''] !== undefined) return await describe(swarm, now)
+      if (isOurs(base, now.updateStatus) && terminalOf(base.action)[now.updateStatus?.state ?? ''] !== undefined) return await describe(swarm, now, base.action)
       // Any later spec change (another client adding a label, say) resets UpdateStatus, and one that
       // changes no task never sets it again; a service with no tasks never gets one. Then the
       // tasks themselves tell whether the spec we wrote (or a later one) has been rolled out.
       if (now.updateStatus === undefined && now.version > base.version) {
         const converged = await swarm.tasksConverged(now).catch(() => false)
-        if (converged) return await describe(swarm, now)
+        if (converged) return await describe(swarm, now, base.action)
         hint = { poll: true }
       }
     }
@@ -76,8 +87,8 @@ function isOurs (base: Baseline, now: UpdateStatus | undefined): boolean {
   return base.statusStartedAt === undefined || now.startedAt !== base.statusStartedAt
 }
 
-async function describe (swarm: Swarm, service: ServiceState): Promise<Outcome> {
-  const state = terminal[service.updateStatus?.state ?? ''] ?? 'completed'
+async function describe (swarm: Swarm, service: ServiceState, action: Action | undefined): Promise<Outcome> {
+  const state = terminalOf(action)[service.updateStatus?.state ?? ''] ?? 'completed'
   let message = service.updateStatus?.message ??
     'tasks converged; Swarm gave no update status (the service was changed again meanwhile, or has no tasks)'
   if (state !== 'completed') {

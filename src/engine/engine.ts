@@ -3,6 +3,7 @@ import { normalizeImageTarget } from '../docker/image-ref.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
 import { publicRecord, type ListQuery, type StoredBatch, type UpdateRecord } from '../store/records.js'
 import type { SqliteStore } from '../store/sqlite-store.js'
+import { NoPreviousSpec } from '../errors.js'
 import { byRequiredLabel, submitBatch, type BatchRequest } from './batch.js'
 import { planUpdates, type PlanEntry } from './plan.js'
 import { servicesOfStack, servicesRunning } from './find-services.js'
@@ -82,6 +83,16 @@ export class UpdateEngine {
     const job = this.#updater.submit(service, request, arrivedAt)
     if (isExplicit(request.trigger)) this.#told(service)
     return job
+  }
+
+  /**
+   * `docker service rollback` through the service's lane (rollback.ts): refused 409
+   * CU_NO_PREVIOUS_SPEC, with nothing queued, when Swarm keeps no previous spec for it.
+   */
+  rollback (service: ServiceState, request: Omit<UpdateRequest, 'tag' | 'action'>, arrivedAt: number): ReturnType<ServiceUpdater['submit']> {
+    this.#updater.check(service, request)
+    if (service.previousImage === undefined) throw new NoPreviousSpec(service.name)
+    return this.#updater.submit(service, { ...request, action: 'rollback' }, arrivedAt)
   }
 
   updateMany (services: readonly ServiceState[], request: BatchRequest): { batch: StoredBatch, jobs: Array<ReturnType<ServiceUpdater['submit']>> } {

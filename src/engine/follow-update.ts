@@ -3,6 +3,7 @@ import { ServiceNotFound } from '../errors.js'
 import { waitForConvergence, type ServiceSource } from './convergence.js'
 import type { Job } from './job.js'
 import type { JobLedger } from './ledger.js'
+import { verifyRollout } from './verify.js'
 
 export interface WatcherOptions {
   swarm: Swarm
@@ -26,7 +27,9 @@ export class UpdateWatcher {
     const stop = setTimeout(() => job.watch.abort(new Error('background watch ended')), Date.parse(job.record.startedAt) + this.#o.timeoutMs + this.#o.backgroundMs - Date.now())
     stop.unref()
     try {
-      const outcome = await waitForConvergence(this.#o.swarm, this.#o.source, job.record.serviceId, { version, statusStartedAt }, job.watch.signal)
+      const converged = await waitForConvergence(this.#o.swarm, this.#o.source, job.record.serviceId, { version, statusStartedAt, action: job.record.action }, job.watch.signal)
+      // A service labelled container-updater.check.url is verifying until its check passes (verify.ts).
+      const outcome = await verifyRollout(this.#o, job, converged)
       this.#o.ledger.finish(job, outcome.state, outcome.service.image, outcome.message)
     } catch (error) {
       if (job.watch.signal.aborted) return

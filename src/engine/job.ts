@@ -43,15 +43,24 @@ export function newJob (service: ServiceState, request: UpdateRequest, arrivedAt
     ...(request.batchId !== undefined && { batchId: request.batchId }),
     ...(request.trigger !== undefined && { trigger: request.trigger }),
     ...(request.reason !== undefined && { reason: request.reason }),
+    ...(request.action !== undefined && { action: request.action }),
     ...(self && { message: 'the updater is updating its own service: the instance that takes over settles this record (poll statusUrl)' })
   }, request.tag, service)
 }
+
+/** What requests for a rollback join on: no tag can be this (tags never start with a space). */
+export const ROLLBACK_JOIN_KEY = ' rollback'
+
+/** The join key of a request (lanes.ts): its tag, or the rollback's own. */
+export const joinKeyOf = (request: UpdateRequest): string => request.action === 'rollback' ? ROLLBACK_JOIN_KEY : request.tag ?? ''
 
 /** A job around a record (a new one, or one an earlier process left unfinished). */
 export function jobFrom (record: StoredUpdate, tag?: string, snapshot?: ServiceState): Job {
   let markDone!: () => void
   const done = new Promise<void>((resolve) => { markDone = resolve })
-  return { record, tag, joinKey: tag ?? '', started: false, blocking: false, writing: false, final: false, snapshot, watch: new AbortController(), done, markDone }
+  // A rollback joins only a rollback waiting to start, never an update (and no update joins it).
+  const joinKey = record.action === 'rollback' ? ROLLBACK_JOIN_KEY : tag ?? ''
+  return { record, tag, joinKey, started: false, blocking: false, writing: false, final: false, snapshot, watch: new AbortController(), done, markDone }
 }
 
 /**

@@ -4,6 +4,8 @@ import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
 import { DockerTimeout, ImagePinnedByDigest, OutOfSequence } from '../errors.js'
 import type { Job } from './job.js'
+import { startRollback } from './rollback.js'
+import type { Preflight } from './gates/preflight.js'
 
 export interface WriteOptions {
   swarm: Swarm
@@ -12,6 +14,8 @@ export interface WriteOptions {
   retries: number
   /** writes the record (its base version is known before the Docker call: resume needs it) */
   save: (job: Job) => void
+  /** the image's platforms against the nodes, before anything changes (gates/preflight.ts) */
+  preflight?: Preflight | undefined
 }
 
 /**
@@ -20,11 +24,17 @@ export interface WriteOptions {
  * still have reached Swarm: the service is read again before deciding.
  */
 export async function startDockerUpdate (options: WriteOptions, job: Job, snapshot: ServiceState | undefined): Promise<{ before: ServiceState, warning?: string }> {
+  if (job.record.action === 'rollback') return startRollback(options, job, snapshot)
   const { swarm, registryAuth, retries, save } = options
   for (let attempt = 0; ; attempt++) {
     const before = attempt === 0 && snapshot !== undefined ? snapshot : await swarm.getService(job.record.serviceId)
     const image = targetImage(before.image, job.tag)
     if (image === undefined) throw new ImagePinnedByDigest(before.name)
+    // Refuses (409 CU_NO_SUITABLE_NODE) before anything changes; what it cannot ask becomes a warning.
+    if (attempt === 0 && options.preflight !== undefined) {
+      const { warning } = await options.preflight.check(before, image)
+      if (warning !== undefined) job.record.warning = warning
+    }
     job.record.previousImage = before.image
     job.record.targetImage = image
     job.record.baseVersion = before.version

@@ -1,8 +1,9 @@
 import type { ServiceEvents } from '../docker/events.js'
 import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { Swarm } from '../docker/swarm.js'
-import type { Trigger, UpdateRecord, UpdateStore } from '../store/records.js'
+import type { Action, Trigger, UpdateRecord, UpdateStore } from '../store/records.js'
 import type { FreezeBoard } from './gates/freezes.js'
+import type { Preflight } from './gates/preflight.js'
 
 export interface UpdateRequest {
   appName: string
@@ -16,6 +17,8 @@ export interface UpdateRequest {
   reason?: string | undefined
   /** an admin's `"force": true`: past a closed window or a freeze (explicit requests only) */
   force?: boolean | undefined
+  /** `rollback`: `docker service rollback` (POST /rollback) instead of rolling onto an image */
+  action?: Action | undefined
 }
 
 /** What a caller learns: the record, and the domain error of a failed update (for its status). */
@@ -42,6 +45,8 @@ export interface UpdaterOptions {
   outOfSequenceRetries?: number
   /** how long a timed-out update is still watched in the background */
   backgroundWatchMs?: number
+  /** the pre-flight of every update (gates/preflight.ts); none: updates start unchecked (fake-runner tests) */
+  preflight?: Preflight | undefined
   /** only services carrying this label (`key` or `key=value`) may be updated */
   requiredLabel?: string | undefined
   /** the updater's own service ID: updating it is answered at once (Swarm replaces this process) */

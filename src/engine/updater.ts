@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isValidTag } from '../docker/names.js'
-import type { RegistryAuthCheck } from '../docker/registry-auth.js'
 import type { ServiceState, Swarm } from '../docker/swarm.js'
 import { InvalidTag, ServiceNotEnabled, ShuttingDown } from '../errors.js'
-import { loadOf, newJob, type Job } from './job.js'
+import { joinKeyOf, loadOf, newJob, type Job } from './job.js'
 import type { Answer, UpdateRequest, UpdaterOptions } from './types.js'
-import { startDockerUpdate } from './start-update.js'
+import { startDockerUpdate, type WriteOptions } from './start-update.js'
 import { JobLedger } from './ledger.js'
 import { UpdateWatcher } from './follow-update.js'
 import type { ServiceSource } from './convergence.js'
@@ -32,12 +31,11 @@ export type { Answer, RecordEvent, UpdateRequest, UpdaterOptions } from './types
  */
 export class ServiceUpdater {
   readonly #swarm: Swarm
-  readonly #registryAuth: RegistryAuthCheck
+  readonly #write: WriteOptions // what start-update.ts needs, the pre-flight included
   readonly store: UpdateStore
   readonly #timeoutMs: number
   readonly #poller: ServicePoller
   readonly #source: ServiceSource
-  readonly #retries: number
   /** only services carrying this label may be updated (UPDATE_REQUIRE_LABEL) */
   readonly requiredLabel: string | undefined
   readonly #selfServiceId: string | undefined
@@ -60,13 +58,12 @@ export class ServiceUpdater {
 
   constructor (options: UpdaterOptions) {
     this.#swarm = options.swarm
-    this.#registryAuth = options.registryAuth
     this.store = options.store
     this.#timeoutMs = options.updateTimeoutMs
     this.#poller = new ServicePoller(options.swarm, options.pollIntervalMs ?? 500)
     const poller = this.#poller
     this.#source = options.events !== undefined ? new EventDrivenSource(options.events, poller, options.pollIntervalMs ?? 500) : { next: async (id, signal) => poller.next(id, signal) }
-    this.#retries = options.outOfSequenceRetries ?? 3
+    this.#write = { swarm: options.swarm, registryAuth: options.registryAuth, retries: options.outOfSequenceRetries ?? 3, save: (j) => this.#ledger.save(j), preflight: options.preflight }
     this.requiredLabel = options.requiredLabel
     this.#selfServiceId = options.selfServiceId
     this.#slots = new Semaphore(options.maxConcurrentUpdates ?? 8)
@@ -125,13 +122,14 @@ export class ServiceUpdater {
   submit (service: ServiceState, request: UpdateRequest, arrivedAt = Date.now()): { record: UpdateRecord, wait: () => Promise<Answer> } {
     this.check(service, request)
     // Windows, freezes, approvals: an explicit request is refused (throws), an automatic one parked.
-    const decision = this.held.gates.decide(service, request, Date.now())
+    // A rollback is the way back out: no window or freeze holds it.
+    const decision = request.action === 'rollback' ? { kind: 'go' as const } : this.held.gates.decide(service, request, Date.now())
     if (decision.kind !== 'go') {
       const parked = this.held.park(service, request, arrivedAt, decision)
       // Its caller's deadline counts from when it is queued (a window may open days later).
       return { record: publicRecord(parked.record), wait: async () => this.held.released(parked).then(async () => this.#wait(parked, Date.now() + this.#timeoutMs)) }
     }
-    const joinKey = request.tag ?? ''
+    const joinKey = joinKeyOf(request)
     let job = this.#lanes.joinable(service.id, joinKey)
     if (job === undefined) {
       job = newJob(service, request, arrivedAt, this.isSelf(service))
@@ -228,7 +226,7 @@ export class ServiceUpdater {
     let base: ServiceState
     job.writing = true
     try {
-      const started = await startDockerUpdate({ swarm: this.#swarm, registryAuth: this.#registryAuth, retries: this.#retries, save: (j) => this.#ledger.save(j) }, job, snapshot)
+      const started = await startDockerUpdate(this.#write, job, snapshot)
       base = started.before
       if (started.warning !== undefined) {
         job.record.warning = started.warning

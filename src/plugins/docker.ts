@@ -10,6 +10,8 @@ import { openSqliteStore } from '../store/sqlite-store.js'
 import { startPruning } from '../store/pruning.js'
 import type { UpdateRecord, UpdateStore } from '../store/records.js'
 import { ServiceUpdater } from '../engine/updater.js'
+import { Preflight } from '../engine/gates/preflight.js'
+import { imagePlatforms } from '../docker/registry-platforms.js'
 import type { Config } from '../config.js'
 import { FreezeBoard } from '../engine/gates/freezes.js'
 import { openFreezeStore } from '../store/freeze-store.js'
@@ -64,7 +66,11 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
   const events = config.EVENTS_STREAM && options.runner === undefined
     ? new ServiceEvents({ ...cli, log: app.log.child({ component: 'docker-events' }) })
     : undefined
-  // Freezes live in the record database (migration 4), through a connection of their own.
+  // The pre-flight (gates/preflight.ts) asks the real swarm and registry: not with a fake runner.
+  const preflight = options.runner === undefined
+    ? new Preflight({ nodes: async () => swarm.nodes(), platforms: async (image) => imagePlatforms(image, { dockerConfigPath: dockerConfigPath() }) })
+    : undefined
+  // Freezes live in the record database (migration 5), through a connection of their own.
   const freezeStore = openFreezeStore((store as Partial<SqliteStore>).file ?? ':memory:')
   const freezes = new FreezeBoard({
     store: freezeStore,
@@ -75,6 +81,7 @@ async function docker (app: FastifyInstance, options: DockerPluginOptions): Prom
   })
   const updater = new ServiceUpdater({
     events,
+    preflight,
     freezes,
     updateWindows: config.UPDATE_WINDOWS,
     approvalTtlMs: parseDuration(config.APPROVAL_TTL)!,

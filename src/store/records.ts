@@ -114,7 +114,7 @@ export interface UpdateStore {
   get: (updateId: string) => StoredUpdate | undefined
   /** newest first (startedAt, then updateId) */
   list: (query: ListQuery) => { updates: StoredUpdate[], nextCursor: string | null }
-  /** records still `queued`, `held`, `pending_approval`, `updating` or `timeout` (not final): to be resumed at start */
+  /** records still `queued`, `held`, `pending_approval`, `updating`, `verifying` or `timeout` (not final): to be resumed at start */
   unfinished: () => StoredUpdate[]
   saveBatch: (batch: StoredBatch) => void
   getBatch: (batchId: string) => StoredBatch | undefined

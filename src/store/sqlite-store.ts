@@ -118,7 +118,7 @@ function buildStore (db: Database.Database, file: string): SqliteStore {
     saveNames.run(row)
   })
   const getUpdate = db.prepare<[string], UpdateRow>('SELECT * FROM updates WHERE update_id = ?')
-  const unfinished = db.prepare<[], UpdateRow>("SELECT * FROM updates WHERE status IN ('queued', 'held', 'pending_approval', 'updating', 'timeout') ORDER BY started_ms, update_id")
+  const unfinished = db.prepare<[], UpdateRow>("SELECT * FROM updates WHERE status IN ('queued', 'held', 'pending_approval', 'updating', 'verifying', 'timeout') ORDER BY started_ms, update_id")
   const saveBatch = db.prepare<BatchRow>(`INSERT OR REPLACE INTO batches (batch_id, target, update_ids, skipped, created_at, created_ms, requested_by)
     VALUES (@batch_id, @target, @update_ids, @skipped, @created_at, @created_ms, @requested_by)`)
   const getBatch = db.prepare<[string], BatchRow>('SELECT * FROM batches WHERE batch_id = ?')

@@ -15,6 +15,7 @@ async function setup (t: Parameters<typeof build>[0]) {
 /** A plausible body for each write: the request must be refused for its token, not its body. */
 const bodies: Record<string, unknown> = {
   '/update': { appName: 'web' },
+  '/rollback': { appName: 'web' },
   '/hooks/distribution': { events: [{ id: 'e1', action: 'push', target: { mediaType: 'application/vnd.oci.image.manifest.v1+json', repository: 'web', tag: 'latest', digest: 'sha256:' + 'b'.repeat(64) }, request: { host: '127.0.0.1:5000' } }] },
   '/hooks/harbor': { type: 'PUSH_ARTIFACT', event_data: { resources: [{ tag: 'latest', digest: 'sha256:' + 'b'.repeat(64), resource_url: '127.0.0.1:5000/web:latest' }], repository: { repo_full_name: 'web' } } }
 }
@@ -40,7 +41,7 @@ test('a read token can do no write anywhere: every non-GET route of the OpenAPI 
     }
   }
   // The walk saw the writes there are (it cannot pass by finding none).
-  assert.ok(writes.includes('POST /update') && writes.includes('POST /hooks/distribution') && writes.includes('POST /hooks/harbor'), writes.join(', '))
+  assert.ok(writes.includes('POST /update') && writes.includes('POST /rollback') && writes.includes('POST /hooks/distribution') && writes.includes('POST /hooks/harbor'), writes.join(', '))
   assert.deepEqual(docker.calls.filter((args) => args[1] === 'update' || args[1] === 'rollback'), [])
   // Reads are still allowed to it.
   assert.equal((await app.inject({ method: 'GET', url: '/updates', headers: read })).statusCode, 200)
