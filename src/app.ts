@@ -22,6 +22,7 @@ import healthRoutes from './routes/health.js'
 import updateRoutes from './routes/update.js'
 import updatesRoutes from './routes/updates.js'
 import watchRoutes from './routes/watch.js'
+import whoamiRoutes from './routes/whoami.js'
 import { sharedSchemas } from './schemas/update.js'
 import { answerCodes, errorBody } from './errors.js'
 import { redactRequestUrl } from './hooks/redact.js'
@@ -144,6 +145,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(updateRoutes, { updateWindows: config.UPDATE_WINDOWS })
   await app.register(updatesRoutes)
   await app.register(eventsRoutes)
+  await app.register(whoamiRoutes)
   await app.register(uiRoutes)
   await app.register(watchPlugin, { config })
   await app.register(watchRoutes)

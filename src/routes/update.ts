@@ -12,6 +12,16 @@ type Answer = Awaited<ReturnType<ReturnType<FastifyInstance['engine']['update']>
 
 type Body = { appName?: string, image?: string, stack?: string, tag?: string, wait?: boolean, dryRun?: boolean, force?: boolean }
 
+/**
+ * Who started it, as the caller says: only the dashboard says anything (`ui`); everything else is
+ * `api`. The header labels the record and grants nothing (hooks and the watcher set theirs inside).
+ */
+export const TRIGGER_HEADER = 'x-container-updater-trigger'
+const UpdateHeaders = Type.Object({
+  [TRIGGER_HEADER]: Type.Optional(Type.Literal('ui', { description: 'the dashboard sends `ui`, recorded as the record\'s trigger; absent: `api`' }))
+})
+const triggerOf = (request: FastifyRequest): 'ui' | 'api' => request.headers[TRIGGER_HEADER] === 'ui' ? 'ui' : 'api'
+
 export interface UpdateRoutesOptions {
   /** UPDATE_WINDOWS (validated by config.ts); undefined: always open */
   updateWindows?: string | undefined
@@ -33,6 +43,7 @@ export default async function updateRoutes (fastify: FastifyInstance, { updateWi
       summary: 'Roll a Swarm service (or every service of an image or stack) onto its newest image',
       security: [{ bearerAuth: [] }],
       body: UpdateBody,
+      headers: UpdateHeaders,
       response: {
         // A Docker timeout or conflict on a path whose success is a record is an error body.
         200: Type.Union([record, batch, Type.Ref(PlanReply)]),
@@ -66,7 +77,7 @@ export default async function updateRoutes (fastify: FastifyInstance, { updateWi
     }
     const closed = outsideWindow(service, body)
     if (closed !== undefined) return closed.send(reply)
-    const job = app.engine.update(service, { appName, tag: body.tag, requestedBy: request.principal?.subject, trigger: 'api' }, arrivedAt)
+    const job = app.engine.update(service, { appName, tag: body.tag, requestedBy: request.principal?.subject, trigger: triggerOf(request) }, arrivedAt)
     auditAccepted(request, { updateId: job.record.updateId, service: service.name })
     // Waiting for our own update is impossible: Swarm stops this process to replace it.
     if (body.wait === false || app.engine.isSelf(service)) return reply.code(202).send(job.record)
@@ -94,7 +105,7 @@ export default async function updateRoutes (fastify: FastifyInstance, { updateWi
       if (closed !== undefined) return closed.send(reply)
     }
 
-    const { batch: stored, jobs } = app.engine.updateMany(eligible, { target, tag, requestedBy: request.principal?.subject, trigger: 'api', skipped, arrivedAt })
+    const { batch: stored, jobs } = app.engine.updateMany(eligible, { target, tag, requestedBy: request.principal?.subject, trigger: triggerOf(request), skipped, arrivedAt })
     auditAccepted(request, { batchId: stored.batchId, updateIds: stored.updateIds, services: eligible.map((s) => s.name) })
     if (body.wait === false || eligible.some((s) => app.engine.isSelf(s))) {
       return reply.code(202).send(batchReply(stored, jobs.map((j) => j.record)))
