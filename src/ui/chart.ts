@@ -47,8 +47,8 @@ function perDay (records: UpdateRecord[]): SVGElement | undefined {
   if (days.size === 0) return undefined
   const sorted = [...days.entries()].sort(([a], [b]) => a.localeCompare(b)).slice(-14)
   const max = Math.max(...sorted.map(([, c]) => [...c.values()].reduce((a, b) => a + b, 0)))
-  const width = Math.max(64 * sorted.length + 24, 320)
-  const chart = svg('svg', { viewBox: `0 0 ${width} 236`, width, height: 236, role: 'img', 'aria-labelledby': 'chart-days-title' })
+  const width = Math.max(64 * sorted.length + 24, 280)
+  const chart = svg('svg', { viewBox: `0 0 ${width} 270`, width, height: 270, role: 'img', 'aria-labelledby': 'chart-days-title' })
   chart.append(svg('title', { id: 'chart-days-title' }, `Updates per day by outcome, ${sorted.length} day(s): ${sorted.map(([day, c]) => `${day} ${[...c].map(([k, n]) => `${n} ${groupOf(k).label}`).join(', ')}`).join('; ')}`), defs())
   sorted.forEach(([day, counts], i) => {
     let y = 170
@@ -63,8 +63,8 @@ function perDay (records: UpdateRecord[]): SVGElement | undefined {
     chart.append(svg('text', { x: 12 + i * 64, y: 188 }, day.slice(5)))
   })
   GROUPS.forEach((g, i) => {
-    const x = 12 + (i % 2) * 190
-    const y = 204 + Math.floor(i / 2) * 18
+    const x = 12
+    const y = 208 + i * 17
     chart.append(svg('rect', { x, y: y - 10, width: 12, height: 12, fill: `url(#p-${g.key})`, stroke: '#1a1a1a' }), svg('text', { x: x + 16, y }, g.label))
   })
   return chart

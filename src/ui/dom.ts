@@ -45,11 +45,12 @@ let onError: (error: unknown) => void = () => {}
 export const setErrorHandler = (handler: (error: unknown) => void): void => { onError = handler }
 export const reportError = (error: unknown): void => { onError(error) }
 
-export function button (label: string, action: () => Promise<void>, name?: string): HTMLButtonElement {
+/** A button; `of` names what it acts on, after its visible label (a screen reader hears "Update now: web"). */
+export function button (label: string, action: () => Promise<void>, of?: string): HTMLButtonElement {
   const b = document.createElement('button')
   b.type = 'button'
   b.textContent = label
-  if (name !== undefined) b.setAttribute('aria-label', name)
+  if (of !== undefined) b.setAttribute('aria-label', `${label}: ${of}`)
   b.addEventListener('click', () => {
     b.disabled = true
     action().catch(reportError).finally(() => { b.disabled = false })

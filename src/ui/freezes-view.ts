@@ -48,14 +48,14 @@ function render (): void {
     cell(row, 'Reason', f.reason ?? '–')
     const td = row.insertCell()
     td.dataset.label = 'Actions'
-    if (may('admin')) td.append(button('End freeze', async () => { await endFreeze(f) }, `End the freeze of ${f.services.join(', ')}`))
+    if (may('admin')) td.append(button('End freeze', async () => { await endFreeze(f) }, f.services.join(', ')))
   }
 }
 
 async function endFreeze (f: Freeze): Promise<void> {
   await api(`/freezes/${encodeURIComponent(f.freezeId)}`, { method: 'DELETE' })
-  say(`Freeze of ${f.services.join(', ')} ended.`)
   await onChange()
+  say(`Freeze of ${f.services.join(', ')} ended.`)
 }
 
 $('freeze-form').addEventListener('submit', (event) => {
@@ -66,6 +66,6 @@ $('freeze-form').addEventListener('submit', (event) => {
   const until = new Date(untilMs).toISOString()
   const reason = $<HTMLInputElement>('fz-reason').value.trim()
   api('/freezes', { method: 'POST', body: { services, until, reason } })
-    .then(async () => { say(`Frozen: ${services.join(', ')}.`); await onChange() })
+    .then(async () => { await onChange(); say(`Frozen: ${services.join(', ')}.`) })
     .catch((error: unknown) => { say(explain(error), true) })
 })

@@ -35,7 +35,7 @@ function row (record: UpdateRecord): void {
   cell(tr, 'Duration', seconds(record.durationMs))
   const td = tr.insertCell()
   td.dataset.label = 'Detail'
-  td.append(button('Details', async () => { showDetail(record) }, `Details of the update of ${record.service} started ${when(record.startedAt)}`))
+  td.append(button('Details', async () => { showDetail(record) }, `${record.service}, ${when(record.startedAt)}`))
 }
 
 const digestOf = (image: string | null): string => image === null ? '–' : (image.split('@')[1] ?? `${image} (no digest)`)

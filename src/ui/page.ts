@@ -44,7 +44,7 @@ async function checkDocker (): Promise<void> {
   const banner = $('docker')
   if (res === undefined || res.ok) { banner.hidden = true; return }
   const body = await res.json().catch(() => ({})) as { message?: string }
-  banner.textContent = `Docker is unavailable: ${body.message ?? res.statusText}. Updates cannot start until it answers; history and watch state are still shown.`
+  banner.textContent = `Docker is unavailable: ${(body.message ?? res.statusText).replace(/^Docker is unavailable: /, '')}. Updates cannot start until it answers; history and watch state are still shown.`
   banner.hidden = false
 }
 

@@ -88,18 +88,18 @@ function addActions (td: HTMLTableCellElement, name: string, w: WatchService | u
   if (!may('deploy')) { td.textContent = 'read only'; return }
   const appName = r?.appName ?? name
   td.append(
-    button('Update now', async () => { await update(appName) }, `Update ${name} now`),
-    button('Dry run', async () => { await dryRun(appName) }, `Dry run of ${name}`),
-    button('Roll back', async () => { await rollback(appName) }, `Roll back ${name}`),
-    button('Check now', async () => { await checkNow(name) }, `Check ${name} now`)
+    button('Update now', async () => { await update(appName) }, name),
+    button('Dry run', async () => { await dryRun(appName) }, name),
+    button('Roll back', async () => { await rollback(appName) }, name),
+    button('Check now', async () => { await checkNow(name) }, name)
   )
   if (!may('admin')) return
-  if (w?.quarantined != null) td.append(button('Lift quarantine', async () => { await liftQuarantine(name) }, `Lift the quarantine of ${name}`))
+  if (w?.quarantined != null) td.append(button('Lift quarantine', async () => { await liftQuarantine(name) }, name))
   for (const p of pending.values()) {
     if (p.service !== name) continue
     td.append(
-      button('Approve', async () => { await decide(p, 'approve') }, `Approve the update of ${name}`),
-      button('Reject', async () => { await decide(p, 'reject') }, `Reject the update of ${name}`)
+      button('Approve', async () => { await decide(p, 'approve') }, name),
+      button('Reject', async () => { await decide(p, 'reject') }, name)
     )
   }
 }
@@ -136,8 +136,8 @@ async function checkNow (service: string): Promise<void> {
 
 async function liftQuarantine (service: string): Promise<void> {
   await api(`/watch/${encodeURIComponent(service)}/quarantine`, { method: 'DELETE' })
-  say(`Quarantine of ${service} lifted.`)
   await loadServices()
+  say(`Quarantine of ${service} lifted.`)
 }
 
 async function decide (record: UpdateRecord, verdict: 'approve' | 'reject'): Promise<void> {
