@@ -89,9 +89,10 @@ export function explain (error: unknown): string {
   if (!(error instanceof ApiError)) return `Something went wrong in the page: ${String(error)}`
   if (error.status === 0) return error.message
   if (error.status === 401) return 'Your token was refused (expired or invalid): sign in again with a new one.'
-  if (error.code === 'CU_STORE_UNAVAILABLE') return `The record store is unavailable, so history cannot be read or written: ${error.message}`
+  // The server's 503 messages name their cause already ("Docker is unavailable: …", "The record store is unavailable: …").
+  if (error.code === 'CU_STORE_UNAVAILABLE') return `${error.message} (no update can be recorded or read until it is fixed)`
   if (error.code === 'CU_ACCESS_DENIED' || error.status === 403) return `This token may not do that: ${error.message}`
-  if (error.status === 503) return `Docker is unavailable: ${error.message}`
+  if (error.status === 503) return error.message
   if (error.status === 429) return `Too many refused sign-ins from this address: ${error.message}`
   if (isMissingRoute(error)) return `This updater does not offer that yet (${error.message}).`
   return `${error.status}: ${error.message}`
