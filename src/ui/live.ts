@@ -1,8 +1,15 @@
 // GET /events through fetch (an EventSource cannot send the bearer header), reconnecting after 3 s
 // with Last-Event-ID; `reset` means the changes since were not kept: read everything again.
-import { ApiError, token, type UpdateRecord } from './api.js'
+// `record` events update a row; `watch` events (a service's watch state), where sent, too.
+import { ApiError, token, type UpdateRecord, type WatchService } from './api.js'
 
-export interface LiveHandlers { onRecord: (record: UpdateRecord) => void, onReset: () => Promise<void>, onRefused: (error: ApiError) => void }
+export interface LiveHandlers {
+  onRecord: (record: UpdateRecord) => void
+  /** a `watch` event (a service's GET /watch entry), for a server that streams watch-state changes */
+  onWatch: (service: WatchService) => void
+  onReset: () => Promise<void>
+  onRefused: (error: ApiError) => void
+}
 
 let abort: AbortController | undefined
 export const stopLive = (): void => { abort?.abort() }
@@ -31,6 +38,7 @@ export async function follow (handlers: LiveHandlers): Promise<void> {
               else if (line.startsWith('data: ')) data = line.slice(6)
             }
             if (event === 'record') handlers.onRecord(JSON.parse(data) as UpdateRecord)
+            else if (event === 'watch') handlers.onWatch(JSON.parse(data) as WatchService)
             else if (event === 'reset') await handlers.onReset()
           }
         }

@@ -3,7 +3,7 @@
 // live stream (live.ts). The token lives in sessionStorage and is only ever sent as a bearer header.
 import { ApiError, api, explain, isMissingRoute, session, token, type Access } from './api.js'
 import { $, say, setErrorHandler } from './dom.js'
-import { applyRecord, loadServices } from './services-view.js'
+import { applyRecord, applyWatch, loadServices } from './services-view.js'
 import { loadHistory } from './history-view.js'
 import { onFreezesChange } from './freezes-view.js'
 import { follow, stopLive } from './live.js'
@@ -73,7 +73,7 @@ async function signedIn (): Promise<void> {
   $('nav').hidden = false
   show('services')
   await Promise.all([checkDocker(), loadServices()])
-  follow({ onRecord: applyRecord, onReset: loadServices, onRefused: fail }).catch(() => {})
+  follow({ onRecord: applyRecord, onWatch: applyWatch, onReset: loadServices, onRefused: fail }).catch(() => {})
 }
 
 setErrorHandler(fail)

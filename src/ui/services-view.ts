@@ -1,8 +1,8 @@
 // The services view: every service in the token's scope (GET /watch's watched services, and every
 // service with a record), its watch state, available update, policy, gates and quarantine, and the
 // actions the token may take. One load is four requests, whatever the number of services.
-import { api, explain, FROM_UI, isMissingRoute, may, type Freeze, type UpdateRecord, type WatchService } from './api.js'
-import { $, button, cell, say, stateCell } from './dom.js'
+import { api, explain, FROM_UI, isMissingRoute, may, type UpdateRecord, type WatchService } from './api.js'
+import { $, button, cell, reportError, say, stateCell } from './dom.js'
 import { freezesOf, loadFreezes } from './freezes-view.js'
 
 const latest = new Map<string, UpdateRecord>()
@@ -16,6 +16,13 @@ export function applyRecord (record: UpdateRecord): void {
   if (known === undefined || known.updateId === record.updateId || record.startedAt >= known.startedAt) latest.set(record.service, record)
   if (record.status === 'pending_approval') pending.set(record.updateId, record)
   else pending.delete(record.updateId)
+  render()
+}
+
+/** A service's watch state changed (an `event: watch` of the stream). */
+export function applyWatch (view: WatchService): void {
+  if (typeof view.service !== 'string' || typeof view.state !== 'string') return
+  watched.set(view.service, view)
   render()
 }
 
@@ -39,7 +46,10 @@ export async function loadServices (): Promise<void> {
 const imageOf = (name: string): string => {
   const w = watched.get(name)
   const r = latest.get(name)
-  return r?.image ?? w?.image ?? r?.previousImage ?? (w?.current?.tag != null ? `:${w.current.tag}` : '–')
+  if (r?.image != null) return r.image
+  if (w?.image !== undefined) return w.image
+  if (w?.current !== undefined) return `${w.current.tag === null ? '' : `:${w.current.tag}`}${w.current.digest === null ? '' : `@${w.current.digest}`}` || '–'
+  return r?.previousImage ?? '–'
 }
 
 function gates (name: string, w: WatchService | undefined, r: UpdateRecord | undefined): string {
@@ -131,7 +141,7 @@ async function rollback (appName: string): Promise<void> {
 
 async function checkNow (service: string): Promise<void> {
   await api('/watch/check', { method: 'POST', body: { service } })
-  say(`Check of ${service} requested; its watch state changes when the registry answers.`)
+  say(`Check of ${service} requested; Refresh shows its watch state once the registry has answered.`)
 }
 
 async function liftQuarantine (service: string): Promise<void> {
@@ -147,5 +157,4 @@ async function decide (record: UpdateRecord, verdict: 'approve' | 'reject'): Pro
   say(verdict === 'approve' ? `Update of ${record.service} approved.` : `Update of ${record.service} rejected.`)
 }
 
-export const knownServices = (): string[] => [...new Set([...watched.keys(), ...latest.keys()])]
-export type { Freeze }
+$('refresh').addEventListener('click', () => { loadServices().catch(reportError) })
