@@ -63,6 +63,9 @@ test('swarm: the dashboard: sign in, every service with its image from a handful
   await page.locator('#chart svg').first().waitFor()
   assert.equal(await page.locator('#chart svg').count(), 2, 'updates per day, and durations')
   assert.match(await page.locator('#chart svg title').first().innerHTML(), /3 completed/)
+  // Not colour alone: the bar carries its mark and count, and each outcome has a pattern.
+  assert.equal(await page.locator('#chart svg text', { hasText: '✓3' }).count(), 1)
+  assert.equal(await page.locator('#chart pattern').count(), 4)
   assert.deepEqual(await seriousViolations(page), [], 'axe on the history view')
   // Filters: one service.
   await page.getByLabel('Service', { exact: true }).fill(other)
@@ -91,6 +94,12 @@ test('swarm: the dashboard: sign in, every service with its image from a handful
   assert.ok(scrollWidth <= 390, `no horizontal scrolling: ${scrollWidth} px, ${JSON.stringify(await page.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 391 || e.scrollWidth > 391).map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}/${e.scrollWidth}`)))}`)
   assert.deepEqual(await seriousViolations(page), [], 'axe on a phone')
   await page.screenshot({ path: 'docs/screenshots/services-390x844.png', fullPage: true })
+
+  // The page's weight (docs/UI.md, "Size"): its own files as transferred.
+  const bytes = await page.evaluate(() => (performance.getEntriesByType('navigation') as PerformanceResourceTiming[]).concat(performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+    .filter((e) => new URL(e.name).pathname.startsWith('/ui')).reduce((sum, e) => sum + e.encodedBodySize, 0))
+  t.diagnostic(`the page's own files: ${bytes} bytes`)
+  assert.ok(bytes > 0 && bytes < 64 * 1024, `the page stays light: ${bytes} bytes`)
 
   assert.deepEqual(requested.filter((u) => !u.startsWith(`${origin}/`)), [], 'no request to another origin')
   assert.deepEqual(requested.filter((u) => u.includes(jwt)), [], 'no token in a requested URL')
