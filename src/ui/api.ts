@@ -94,6 +94,7 @@ export function explain (error: unknown): string {
   if (error.code === 'CU_ACCESS_DENIED' || error.status === 403) return `This token may not do that: ${error.message}`
   if (error.status === 503) return error.message
   if (error.status === 429) return `Too many refused sign-ins from this address: ${error.message}`
+  if (error.status === 423) return `Refused for now: ${error.message}`
   if (isMissingRoute(error)) return `This updater does not offer that yet (${error.message}).`
   return `${error.status}: ${error.message}`
 }

@@ -64,7 +64,8 @@ test('swarm: an admin freezes a service from the page (it shows in the row, Upda
   assert.equal((await inspect(name)).Version.Index, before, 'a frozen service is not touched')
   await page.locator('#freeze-rows').getByRole('button', { name: 'End freeze' }).click()
   await row.locator('td[data-label="Gates"]', { hasText: '–' }).waitFor()
-  assert.deepEqual((await app.inject({ url: '/freezes', headers: bearerOf(jwt) })).json().freezes ?? [], [])
+  const listed = (await app.inject({ url: '/freezes', headers: bearerOf(jwt) })).json() as unknown[] | { freezes: unknown[] }
+  assert.deepEqual(Array.isArray(listed) ? listed : listed.freezes, [], 'the freeze is gone')
 })
 
 test('swarm: Approve and Reject from the page: a watched service with approve=true waits for the admin; approved it rolls out, rejected it ends rejected', { skip: swarmSkip }, async (t) => {
