@@ -29,6 +29,7 @@ import updatesRoutes from './routes/updates.js'
 import watchRoutes from './routes/watch.js'
 import freezeRoutes from './routes/freezes.js'
 import approvalRoutes from './routes/approvals.js'
+import whoamiRoutes from './routes/whoami.js'
 import { sharedSchemas } from './schemas/update.js'
 import { FreezeList, FreezeSchema } from './schemas/freezes.js'
 import { answerCodes, errorBody, type ErrorExtras } from './errors.js'
@@ -157,6 +158,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(approvalRoutes)
   await app.register(freezeRoutes)
   await app.register(eventsRoutes)
+  await app.register(whoamiRoutes)
   await app.register(uiRoutes)
   await app.register(watchPlugin, { config })
   await app.register(watchRoutes)

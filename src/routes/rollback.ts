@@ -5,6 +5,7 @@ import { UpdateRecord as UpdateRecordSchema, errorReplies } from '../schemas/upd
 import { RollbackBody } from '../schemas/rollback.js'
 import { ShuttingDown } from '../errors.js'
 import { httpStatusFor } from './state-answers.js'
+import { TriggerHeaders, triggerOf } from './trigger.js'
 
 /**
  * POST /rollback: `docker service rollback` of one service through its lane (DESIGN §8, docs/API.md
@@ -21,6 +22,7 @@ export default async function rollbackRoutes (fastify: FastifyInstance): Promise
     schema: {
       summary: 'Roll a Swarm service back to the spec it had before its last update (docker service rollback)',
       security: [{ bearerAuth: [] }],
+      headers: TriggerHeaders,
       body: RollbackBody,
       response: {
         200: record,
@@ -35,7 +37,7 @@ export default async function rollbackRoutes (fastify: FastifyInstance): Promise
     const arrivedAt = Date.now()
     const { appName, wait } = request.body
     const service = await app.engine.resolve(appName, (names) => app.authorizeService(request, names))
-    const job = app.engine.rollback(service, { appName, requestedBy: request.principal?.subject, trigger: 'api' }, arrivedAt)
+    const job = app.engine.rollback(service, { appName, requestedBy: request.principal?.subject, trigger: triggerOf(request) }, arrivedAt)
     request.log.info({ audit: { event: 'accepted', action: 'rollback', subject: request.principal?.subject, tokenId: request.principal?.tokenId, client: request.ip, updateId: job.record.updateId, service: service.name } }, 'rollback accepted')
     if (wait === false || app.engine.isSelf(service)) return reply.code(202).send(job.record)
     const answer = await job.wait()

@@ -9,11 +9,14 @@ export const UI_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; 
 // and the compiled script in dist/ui (npm run build:ui).
 const candidates = (file: string): URL[] => [new URL(`../ui/${file}`, import.meta.url), new URL(`../../dist/ui/${file}`, import.meta.url)]
 
-const assets = {
+/** The page's ES modules (src/ui/*.ts): page.js imports the others. */
+export const UI_MODULES = ['page', 'api', 'dom', 'services-view', 'freezes-view', 'history-view', 'chart', 'live'] as const
+
+const assets: Record<string, { file: string, type: string }> = {
   '/ui': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/ui/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
-  '/ui/page.js': { file: 'page.js', type: 'text/javascript; charset=utf-8' }
-} as const
+  ...Object.fromEntries(UI_MODULES.map((m) => [`/ui/${m}.js`, { file: `${m}.js`, type: 'text/javascript; charset=utf-8' }]))
+}
 
 async function firstReadable (file: string): Promise<Buffer | undefined> {
   for (const url of candidates(file)) {
@@ -23,7 +26,7 @@ async function firstReadable (file: string): Promise<Buffer | undefined> {
 }
 
 /**
- * GET /ui: the dashboard (src/ui/), three static files read once, served with a strict CSP. They
+ * GET /ui: the dashboard (src/ui/), static files read once, served with a strict CSP. They
  * take no token: the page asks for one and sends it on its API calls (docs/UI.md).
  */
 export default async function uiRoutes (app: FastifyInstance): Promise<void> {

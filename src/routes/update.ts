@@ -5,6 +5,7 @@ import { BatchReply, FrozenReply, OutsideWindowReply, PlanReply, UpdateBody, Upd
 import { InvalidTarget, NoTargetAllowed, ServiceNotFound, ShuttingDown, errorBody } from '../errors.js'
 import type { StoredBatch, UpdateRecord } from '../store/records.js'
 import { batchHttpStatus, batchStatus, httpStatusFor } from './state-answers.js'
+import { TriggerHeaders, triggerOf } from './trigger.js'
 
 /** A waited answer, as the engine gives it (routes import nothing of the engine: app.engine is the seam). */
 type Answer = Awaited<ReturnType<ReturnType<FastifyInstance['engine']['update']>['wait']>>
@@ -27,6 +28,7 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
       summary: 'Roll a Swarm service (or every service of an image or stack) onto its newest image',
       security: [{ bearerAuth: [] }],
       body: UpdateBody,
+      headers: TriggerHeaders,
       response: {
         // A Docker timeout or conflict on a path whose success is a record is an error body.
         200: Type.Union([record, batch, Type.Ref(PlanReply)]),
@@ -59,7 +61,7 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
       app.engine.check(service, { appName })
       return { dryRun: true, target: { appName }, plan: await app.engine.plan([service], body.tag), skipped: [] }
     }
-    const job = app.engine.update(service, { appName, tag: body.tag, requestedBy: request.principal?.subject, trigger: 'api', force: body.force }, arrivedAt)
+    const job = app.engine.update(service, { appName, tag: body.tag, requestedBy: request.principal?.subject, trigger: triggerOf(request), force: body.force }, arrivedAt)
     auditAccepted(request, { updateId: job.record.updateId, service: service.name })
     // Waiting for our own update is impossible: Swarm stops this process to replace it.
     if (body.wait === false || app.engine.isSelf(service)) return reply.code(202).send(job.record)
@@ -82,7 +84,7 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
     const tag = app.engine.tagOf(target)
     if (body.dryRun === true) return { dryRun: true, target, plan: await app.engine.plan(eligible, tag), skipped }
     // One service behind a closed window or a freeze refuses the whole batch (423): nothing starts.
-    const { batch: stored, jobs } = app.engine.updateMany(eligible, { target, tag, requestedBy: request.principal?.subject, trigger: 'api', force: body.force, skipped, arrivedAt })
+    const { batch: stored, jobs } = app.engine.updateMany(eligible, { target, tag, requestedBy: request.principal?.subject, trigger: triggerOf(request), force: body.force, skipped, arrivedAt })
     auditAccepted(request, { batchId: stored.batchId, updateIds: stored.updateIds, services: eligible.map((s) => s.name) })
     if (body.wait === false || eligible.some((s) => app.engine.isSelf(s))) {
       return reply.code(202).send(batchReply(stored, jobs.map((j) => j.record)))

@@ -66,6 +66,13 @@ test('every read route answers an out-of-scope record as a 404 indistinguishable
       const seen = await get('/freezes', bearer())
       assert.deepEqual(seen.json<{ freezes: Array<{ services: string[] }> }>().freezes.map((f) => f.services), [['api']])
     },
+    // The token's own grant: nothing of any service, whatever the scope.
+    '/whoami': async () => {
+      const res = await get('/whoami')
+      assert.equal(res.statusCode, 200, res.body)
+      assert.deepEqual(res.json().services, ['web'])
+      assert.equal(res.body.includes('api'), false, res.body)
+    },
     // An endless stream cannot be injected: test/routes/events-stream.test.ts proves over real HTTP
     // that a scoped token never receives another service's record.
     '/events': async () => {}

@@ -13,10 +13,7 @@ const sources = (folder: string): Array<[string, string]> =>
  * Imports of engine internals still there, each left to the issue that removes it. Shrink this list;
  * never grow it: a route or hook asks `app.engine` (src/engine/engine.ts).
  */
-const PENDING: Record<string, string[]> = {
-  // the update-window gate moves into the engine with the `held` state
-  'routes/update.ts': ['../engine/gates/window-gate.js']
-}
+const PENDING: Record<string, string[]> = {}
 /** The engine's public face: its type may be named (the hooks take `app.engine` as an option). */
 const PUBLIC = '../engine/engine.js'
 
