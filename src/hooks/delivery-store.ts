@@ -1,6 +1,5 @@
-import Database from 'better-sqlite3'
 import { boundedEventId, DELIVERY_DEFAULTS, type DeliveryLimits, type DeliveryMemory } from './deliveries.js'
-import { storeFailure } from '../store/store-errors.js'
+import { openSideConnection } from '../store/side-connection.js'
 
 /**
  * The event ids of registry push deliveries already handled, in the record database (table
@@ -11,21 +10,7 @@ import { storeFailure } from '../store/store-errors.js'
  */
 export function openDeliveryStore (file: string, limits: DeliveryLimits & { now?: () => number } = {}, busyTimeoutMs = 5000): DeliveryMemory {
   const { max = DELIVERY_DEFAULTS.max, ttlMs = DELIVERY_DEFAULTS.ttlMs, now = Date.now } = limits
-  let db: Database.Database
-  try {
-    // The file was opened and migrated by openSqliteStore first.
-    db = new Database(file, { timeout: busyTimeoutMs, fileMustExist: true })
-    db.pragma('synchronous = NORMAL')
-  } catch (error) {
-    throw storeFailure(file, 'open', error)
-  }
-  const guard = <T>(action: string, fn: () => T): T => {
-    try {
-      return fn()
-    } catch (error) {
-      throw storeFailure(file, action, error)
-    }
-  }
+  const { db, guard } = openSideConnection(file, busyTimeoutMs)
   const statements = guard('open', () => ({
     seen: db.prepare<[string, string], { seen_ms: number }>('SELECT seen_ms FROM hook_deliveries WHERE source = ? AND event_id = ?'),
     record: db.prepare<[string, string, number]>('INSERT OR REPLACE INTO hook_deliveries (source, event_id, seen_ms) VALUES (?, ?, ?)'),

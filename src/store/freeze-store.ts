@@ -1,6 +1,4 @@
-import Database from 'better-sqlite3'
-import { migrate } from './sqlite-schema.js'
-import { storeFailure } from './store-errors.js'
+import { openSideConnection } from './side-connection.js'
 
 /**
  * Freezes in force (DESIGN §8), in the record store's database (table of migration 4,
@@ -45,21 +43,7 @@ const fromRow = (r: FreezeRow): Freeze => ({
  * database of its own in memory for `:memory:` (DATA_DIR=:memory:, tests).
  */
 export function openFreezeStore (file: string, busyTimeoutMs = 5000): FreezeStore {
-  let db: Database.Database
-  try {
-    db = new Database(file, { timeout: busyTimeoutMs, fileMustExist: file !== ':memory:' })
-    db.pragma('synchronous = NORMAL')
-    if (file === ':memory:') migrate(db)
-  } catch (error) {
-    throw storeFailure(file, 'open', error)
-  }
-  const guard = <T>(action: string, fn: () => T): T => {
-    try {
-      return fn()
-    } catch (error) {
-      throw storeFailure(file, action, error)
-    }
-  }
+  const { db, guard } = openSideConnection(file, busyTimeoutMs)
   const statements = guard('open', () => ({
     add: db.prepare<FreezeRow>(`INSERT INTO freezes (freeze_id, services, until, until_ms, reason, created_at, created_by)
       VALUES (@freeze_id, @services, @until, @until_ms, @reason, @created_at, @created_by)`),

@@ -1,6 +1,4 @@
-import Database from 'better-sqlite3'
-import { migrate } from '../store/sqlite-schema.js'
-import { storeFailure } from '../store/store-errors.js'
+import { openSideConnection } from '../store/side-connection.js'
 
 /**
  * The watcher's durable state (DESIGN §7: first-seen times, quarantines, last checks and results),
@@ -45,21 +43,7 @@ const fromQuarantine = (r: QuarantineRow): Quarantine => ({ serviceId: r.service
  * database of its own in memory for `:memory:` (DATA_DIR=:memory:, tests).
  */
 export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore {
-  let db: Database.Database
-  try {
-    db = new Database(file, { timeout: busyTimeoutMs, fileMustExist: file !== ':memory:' })
-    db.pragma('synchronous = NORMAL')
-    if (file === ':memory:') migrate(db)
-  } catch (error) {
-    throw storeFailure(file, 'open', error)
-  }
-  const guard = <T>(action: string, fn: () => T): T => {
-    try {
-      return fn()
-    } catch (error) {
-      throw storeFailure(file, action, error)
-    }
-  }
+  const { db, guard } = openSideConnection(file, busyTimeoutMs)
   const statements = guard('open', () => ({
     insertSeen: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO watch_seen (image, digest, first_seen_ms) VALUES (?, ?, ?)'),
     getSeen: db.prepare<[string, string], { first_seen_ms: number }>('SELECT first_seen_ms FROM watch_seen WHERE image = ? AND digest = ?'),
