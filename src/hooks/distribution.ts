@@ -1,5 +1,5 @@
 import { InvalidHookBody } from './errors.js'
-import { derivedEventId, field, pushEvent, refusalOf, text, type IgnoreReason, type ParsedDelivery, type PushEvent } from './events.js'
+import { derivedEventId, field, hostOf, pushEvent, refusalOf, text, type IgnoreReason, type ParsedDelivery, type PushEvent } from './events.js'
 
 /** The media type of Distribution's notification envelope (2.x). */
 export const DISTRIBUTION_EVENTS_TYPE = 'application/vnd.docker.distribution.events.v1+json'
@@ -43,13 +43,4 @@ export function fromPush (raw: unknown, source: 'distribution' | 'acr' = 'distri
   if (repository === undefined || registry === undefined) return undefined
   const id = text(field(raw, 'id')) ?? derivedEventId(source, registry, repository, tag, digest, field(raw, 'timestamp'))
   return pushEvent({ source, id, registry, repository, tag, digest, pusher: field(raw, 'actor', 'name') })
-}
-
-function hostOf (url: unknown): string | undefined {
-  if (typeof url !== 'string') return undefined
-  try {
-    return text(new URL(url).host)
-  } catch {
-    return undefined
-  }
 }

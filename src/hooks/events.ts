@@ -141,3 +141,13 @@ export function field (value: unknown, ...path: string[]): unknown {
 }
 
 export const text = (value: unknown): string | undefined => typeof value === 'string' && value.length > 0 ? value : undefined
+
+/** The `host[:port]` of a URL a body names, or undefined when it is not one. */
+export function hostOf (url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined
+  try {
+    return text(new URL(url).host)
+  } catch {
+    return undefined
+  }
+}

@@ -1,5 +1,5 @@
 import { InvalidHookBody } from './errors.js'
-import { derivedEventId, field, ignoring, pushEvent, refusalOf, text, type HookHeaders, type ParsedDelivery } from './events.js'
+import { derivedEventId, field, hostOf, ignoring, pushEvent, refusalOf, text, type HookHeaders, type ParsedDelivery } from './events.js'
 
 /**
  * Gitea and Forgejo package webhooks (`X-Gitea-Event: package`, Forgejo also `X-Forgejo-Event`):
@@ -30,13 +30,4 @@ export function parseGitea (body: unknown, headers: HookHeaders): ParsedDelivery
   const id = derivedEventId('gitea', registry, field(pkg, 'id'), owner, name, tag, field(pkg, 'created_at'))
   const event = pushEvent({ source: 'gitea', id, registry, repository: `${owner}/${name}`, tag, pusher: field(body, 'sender', 'login') })
   return event === undefined ? { events: [], ignored: ignoring(refusalOf(tag)) } : { events: [event], ignored: [] }
-}
-
-function hostOf (url: unknown): string | undefined {
-  if (typeof url !== 'string') return undefined
-  try {
-    return text(new URL(url).host)
-  } catch {
-    return undefined
-  }
 }
