@@ -8,7 +8,7 @@ import { listTags } from '../docker/registry-tags.js'
 import { RegistryBudget, RequestLimiter } from '../watch/budget.js'
 import { parseDuration } from '../watch/durations.js'
 import { LABEL_PREFIX } from '../watch/policies.js'
-import { quarantineOnFailure } from '../watch/quarantine.js'
+import { quarantineOnFailure, RECHECK_AFTER } from '../watch/quarantine.js'
 import { WatchScheduler } from '../watch/scheduler.js'
 import { openWatchStore, type WatchStore } from '../watch/watch-store.js'
 
@@ -67,7 +67,7 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
     // the outcome (up to date, quarantined) now, not at its next scheduled check.
     settled: (record) => {
       submitted.delete(record.updateId)
-      if (config.WATCH) scheduler.recheck(record.service)
+      if (config.WATCH && RECHECK_AFTER.has(record.status)) scheduler.recheck(record.service)
     },
     onQuarantine: (q, record) => {
       log.warn({ service: q.service, updateId: q.updateId, digest: q.digest }, 'watch: digest quarantined')

@@ -4,6 +4,9 @@ import { Type } from '@sinclair/typebox'
 import { errorReplies } from '../schemas/update.js'
 import { QuarantineNotFound } from '../errors.js'
 import { WATCH_STATES } from '../watch/cycle.js'
+import { SERVICE_NAME_MAX_LENGTH, SERVICE_NAME_PATTERN } from '../docker/names.js'
+import { normalizeRepository } from '../docker/image-ref.js'
+import { currentImage } from '../watch/policies.js'
 
 /**
  * The watcher's API (DESIGN §7): its state per service, a check now, lifting a quarantine. Tokens
@@ -41,7 +44,10 @@ export default async function watchRoutes (fastify: FastifyInstance): Promise<vo
     schema: { summary: 'Watch state of the services in the token\'s scope', security: [{ bearerAuth: [] }], response: { 200: WatchReply, ...denied } }
   }, async (request) => {
     const { scheduler, store, budget } = app.watch
-    const services = scheduler.views().filter((v) => app.mayUpdate(request, [v.service])).map((v) => {
+    const visible = scheduler.views().filter((v) => app.mayUpdate(request, [v.service]))
+    // A registry is named only to a token that sees a service pulling from it.
+    const seen = new Set(visible.map((v) => registryOf(v.image)))
+    const services = visible.map((v) => {
       const q = store.getQuarantine(v.serviceId)
       const check = store.getCheck(v.serviceId)
       return {
@@ -60,7 +66,7 @@ export default async function watchRoutes (fastify: FastifyInstance): Promise<vo
         ...(v.message !== undefined && { message: v.message })
       }
     })
-    const registries = budget.states().map((r) => ({ registry: r.registry, state: r.state, ...(r.until !== undefined && { until: iso(r.until)! }), ...(r.message !== undefined && { message: r.message }) }))
+    const registries = budget.states().filter((r) => seen.has(r.registry)).map((r) => ({ registry: r.registry, state: r.state, ...(r.until !== undefined && { until: iso(r.until)! }), ...(r.message !== undefined && { message: r.message }) }))
     return { services, registries }
   })
 
@@ -69,15 +75,16 @@ export default async function watchRoutes (fastify: FastifyInstance): Promise<vo
     schema: {
       summary: 'Check now: one service, or every watched service in the token\'s scope',
       security: [{ bearerAuth: [] }],
-      body: Type.Optional(Type.Object({ service: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]+(?:[-_]+[A-Za-z0-9]+)*$', maxLength: 63 })) }, { additionalProperties: false })),
+      body: Type.Optional(Type.Object({ service: Type.Optional(Type.String({ pattern: SERVICE_NAME_PATTERN, maxLength: SERVICE_NAME_MAX_LENGTH })) }, { additionalProperties: false })),
       response: { 202: Type.Object({ accepted: Type.Boolean() }), ...denied }
     }
   }, async (request, reply) => {
     const wanted = request.body?.service
     if (wanted !== undefined) app.authorizeService(request, [wanted])
     const views = app.watch.scheduler.views().filter((v) => (wanted === undefined || v.service === wanted) && app.mayUpdate(request, [v.service]))
-    // A named service not yet listed is checked at the next listing along with everything due.
-    if (wanted !== undefined && views.length === 0) app.watch.scheduler.checkNow()
+    // A named service not yet listed (or not watched) is looked for at a listing soon; nothing else
+    // is checked for it. Only a token that sees every service may check every watched one.
+    if (wanted !== undefined && views.length === 0) app.watch.scheduler.relist()
     else app.watch.scheduler.checkNow(wanted === undefined && app.seesAllServices(request) ? undefined : views.map((v) => v.serviceId))
     return reply.code(202).send({ accepted: true })
   })
@@ -87,14 +94,21 @@ export default async function watchRoutes (fastify: FastifyInstance): Promise<vo
     schema: {
       summary: 'Lift the quarantine of a service',
       security: [{ bearerAuth: [] }],
-      params: Type.Object({ service: Type.String({ pattern: '^[A-Za-z0-9]+(?:[-_]+[A-Za-z0-9]+)*$', maxLength: 63 }) }),
+      params: Type.Object({ service: Type.String({ pattern: SERVICE_NAME_PATTERN, maxLength: SERVICE_NAME_MAX_LENGTH }) }),
       response: { 204: Type.Null(), ...denied }
     }
   }, async (request, reply) => {
     const { service } = request.params
     app.authorizeService(request, [service])
+    app.requireAccess(request, 'admin', 'lifting a quarantine needs an admin token')
     const found = app.watch.store.quarantines().find((q) => q.service === service)
     if (found === undefined || !app.watch.store.lift(found.serviceId)) throw new QuarantineNotFound(service)
     return reply.code(204).send(null)
   })
+}
+
+/** The registry a spec image pulls from, named as the cycle names it to the budget. */
+function registryOf (image: string): string {
+  const current = currentImage(image)
+  return current === undefined || 'pinned' in current ? '' : normalizeRepository(current.repository).registry
 }

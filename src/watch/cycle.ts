@@ -139,7 +139,7 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
       : `digest ${short(current.digest)} → ${short(check.digest)}`
     const quarantine = deps.store.getQuarantine(service.id)
     if (quarantine !== undefined) {
-      if (quarantine.digest === check.digest) return { ...view, state: 'quarantined', available, message: `${short(check.digest)} rolled back in update ${quarantine.updateId}` }
+      if (quarantine.digest === check.digest) return { ...view, state: 'quarantined', available, message: `${short(check.digest)} is quarantined: update ${quarantine.updateId} rolled back, paused or was rejected on it` }
       // The policy selects another digest: the quarantine has done its work.
       deps.store.lift(service.id)
     }

@@ -39,8 +39,8 @@ function rig (found: { serviceId: string, digest: string } | null = { serviceId:
   return { listener, settling, stored, told, forgotten, asked }
 }
 
-test('quarantine: an update that ends rolled_back or paused, whoever asked, quarantines the digest it tried', async () => {
-  for (const [status, trigger] of [['rolled_back', 'watch'], ['paused', 'hook'], ['rolled_back', 'api']] as const) {
+test('quarantine: an update that ends rolled_back or paused, whoever asked, or a rejected approval, quarantines the digest it tried', async () => {
+  for (const [status, trigger] of [['rolled_back', 'watch'], ['paused', 'hook'], ['rolled_back', 'api'], ['rejected', 'watch']] as const) {
     const { listener, settling, stored, told, forgotten } = rig()
     listener(record({ status, trigger }), 'final')
     assert.equal(settling('web'), true, 'the watcher decides nothing about it until the digest is known')
@@ -55,6 +55,7 @@ test('quarantine: nothing for a completed update, a timeout, a POST /rollback, o
   const cases: Array<[Partial<UpdateRecord>, 'final' | 'timeout', { serviceId: string, digest: string } | null]> = [
     [{ status: 'completed' }, 'final', { serviceId: 'sid', digest }],
     [{ status: 'failed' }, 'final', { serviceId: 'sid', digest }],
+    [{ status: 'expired' }, 'final', { serviceId: 'sid', digest }],
     [{ status: 'timeout' }, 'timeout', { serviceId: 'sid', digest }],
     [{ status: 'rolled_back', action: 'rollback' }, 'final', { serviceId: 'sid', digest }],
     [{ status: 'rolled_back' }, 'final', null]
