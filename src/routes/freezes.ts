@@ -42,7 +42,11 @@ export default async function freezeRoutes (fastify: FastifyInstance): Promise<v
   app.get('/freezes', {
     onRequest: app.authenticate,
     schema: { summary: 'The freezes in force that can touch the services in the token\'s scope', security: [{ bearerAuth: [] }], response: { 200: Type.Ref(FreezeList), ...errorReplies([401, 403, 429, 503]) } }
-  }, async (request) => ({ freezes: app.engine.freezes().filter((f) => visible(request, f.services)) }))
+  }, async (request) => ({
+    // A scoped token sees a freeze that touches its scope with only the patterns that do: the
+    // freeze's other patterns name services outside it.
+    freezes: app.engine.freezes().filter((f) => visible(request, f.services)).map((f) => ({ ...f, services: f.services.filter((p) => visible(request, [p])) }))
+  }))
 
   app.delete('/freezes/:freezeId', {
     onRequest: app.authenticate,

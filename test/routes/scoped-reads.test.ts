@@ -65,6 +65,12 @@ test('every read route answers an out-of-scope record as a 404 indistinguishable
       assert.deepEqual(hidden.json(), { freezes: [] })
       const seen = await get('/freezes', bearer())
       assert.deepEqual(seen.json<{ freezes: Array<{ services: string[] }> }>().freezes.map((f) => f.services), [['api']])
+      // A freeze of `web` and `api` is shown to the web token with `web` only: `api` is not named.
+      const both = await app.inject({ method: 'POST', url: '/freezes', headers: { ...bearer(token({ access: 'admin' })), 'content-type': 'application/json' }, payload: { services: ['web', 'api'], until, reason: 'release' } })
+      assert.equal(both.statusCode, 201, both.body)
+      const partly = await get('/freezes')
+      assert.deepEqual(partly.json<{ freezes: Array<{ services: string[] }> }>().freezes.map((f) => f.services), [['web']])
+      assert.equal(partly.body.includes('api'), false, partly.body)
     },
     // The token's own grant: nothing of any service, whatever the scope.
     '/whoami': async () => {
