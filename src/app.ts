@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { join } from 'node:path'
 import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import swagger from '@fastify/swagger'
@@ -19,7 +18,6 @@ import type { PushEvent, PushOrigin } from './hooks/events.js'
 import { pushHandler } from './hooks/push.js'
 import { DeliveryLog } from './hooks/deliveries.js'
 import { openDeliveryStore } from './hooks/delivery-store.js'
-import { DATABASE_FILE } from './store/sqlite-store.js'
 import { UpdateEngine } from './engine/engine.js'
 import { serviceAllowed } from './auth/scope.js'
 import healthRoutes from './routes/health.js'
@@ -164,9 +162,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(watchRoutes)
   // Handled event ids, in the record database (migrated by the docker plugin) so that a redelivery
   // after a restart is still a duplicate; in memory with DATA_DIR=:memory:.
-  const deliveries = config.DATA_DIR === ':memory:'
+  const deliveries = app.engine.storeFile === ':memory:'
     ? new DeliveryLog(options.hooks?.deliveries)
-    : openDeliveryStore(join(config.DATA_DIR, DATABASE_FILE), options.hooks?.deliveries)
+    : openDeliveryStore(app.engine.storeFile, options.hooks?.deliveries)
   app.addHook('onClose', async () => deliveries.close())
   app.decorate('onPush', options.onPush ?? pushHandler({
     engine: app.engine,
