@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3'
-import { migrate } from './sqlite-schema.js'
+import { migrate } from './migrations.js'
 import { storeFailure } from './store-errors.js'
 
 /**
  * Freezes in force (DESIGN §8), in the record store's database (table of migration 4,
- * src/store/sqlite-schema.ts) through a connection of its own, as the watch store does: WAL lets
+ * src/store/migrations.ts) through a connection of its own, as the watch store does: WAL lets
  * both connections of the process read and write the one file. Synchronous; every failure is a
  * StoreUnavailable naming the file.
  */

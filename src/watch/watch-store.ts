@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3'
-import { migrate } from '../store/sqlite-schema.js'
+import { migrate } from '../store/migrations.js'
 import { storeFailure } from '../store/store-errors.js'
 
 /**
  * The watcher's durable state (DESIGN §7: first-seen times, quarantines, last checks and results),
- * in the record store's database (tables of migration 2, src/store/sqlite-schema.ts), through a
+ * in the record store's database (tables of migration 2, src/store/migrations.ts), through a
  * connection of its own: WAL lets both connections of the process read and write the one file.
  * Synchronous like the record store; every failure is a StoreUnavailable naming the file.
  */
