@@ -6,6 +6,7 @@ import { loadPolicy, type OidcPolicy } from './auth/policy.js'
 import { parseWindows } from './engine/gates/windows.js'
 import { parseRegistryAliases, type RegistryAliases } from './docker/image-match.js'
 import { parseLabelSelector, type LabelSelector } from './docker/labels.js'
+import { describeEnvError, type EnvError } from './config-errors.js'
 import { NotifyConfigError, parseNotifyOn, parseNotifyUrls, type NotifyEvent, type NotifyTarget } from './notify/targets.js'
 
 /**
@@ -112,7 +113,7 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   } catch (error) {
     const problems = (error as { errors?: EnvError[] }).errors
     if (problems === undefined) throw new ConfigError(`invalid configuration: ${(error as Error).message}`)
-    throw new ConfigError(`invalid configuration: ${problems.map((p) => describeEnvError(p, data)).join('; ')}`)
+    throw new ConfigError(`invalid configuration: ${problems.map((p) => describeEnvError(p, data, EnvSchema.properties)).join('; ')}`)
   }
   const {
     JWT_SECRET_FILE, JWT_SECRET: inline, JWT_SECRET_PREVIOUS_FILE, JWT_SECRET_PREVIOUS: previousInline, OIDC_POLICY_FILE,
@@ -180,27 +181,6 @@ function parseNamed<T> (name: string, parse: () => T): T {
     if (error instanceof TypeError) throw new ConfigError(`${name}: ${error.message}`)
     throw error
   }
-}
-
-/** Variables whose values are secrets: an error names them but never repeats what they hold. */
-const secretVariable = /SECRET|TOKEN|NOTIFY_URLS/
-
-interface EnvError { instancePath: string, keyword: string, message?: string, params: Record<string, unknown> }
-
-/** One schema error as an operator reads it: the variable, what it was given, what it accepts. */
-function describeEnvError (error: EnvError, data: Record<string, unknown>): string {
-  const name = error.instancePath.replace(/^\//, '')
-  const given = name in data && !secretVariable.test(name) ? `=${JSON.stringify(data[name])}` : ''
-  const { allowedValues, pattern, limit } = error.params
-  let rule = error.message ?? 'is invalid'
-  if (error.keyword === 'enum' && Array.isArray(allowedValues)) rule = `must be one of ${allowedValues.join(', ')}`
-  else if (error.keyword === 'type' && error.params.type === 'boolean') rule = 'must be true or false'
-  else if (error.keyword === 'type' && error.params.type === 'integer') rule = 'must be a whole number'
-  else if (error.keyword === 'minimum' || error.keyword === 'maximum') rule = `must be ${error.keyword === 'minimum' ? '≥' : '≤'} ${String(limit)}`
-  else if (error.keyword === 'pattern') rule = `must match ${String(pattern)}`
-  const schema = (EnvSchema.properties as Record<string, { description?: string }>)[name]
-  const hint = error.keyword === 'pattern' && schema?.description !== undefined ? ` (${schema.description})` : ''
-  return `${name}${given} ${rule}${hint}`
 }
 
 /** A secret from NAME or NAME_FILE (not both), at least `minBytes` long. */

@@ -1,44 +1,9 @@
 import { toSwarmNodes, type SwarmNode } from './swarm-nodes.js'
 import { classifyFailure, type CommandRunner, type RunOptions } from './runner.js'
 import { DockerFailed, NoPreviousSpec, NotSwarmManager, ServiceNotFound } from '../errors.js'
+import { toServiceState, type RawService, type ServiceState } from './service-state.js'
 
-/** The parts of `docker service inspect` the updater reads. */
-export interface ServiceState {
-  id: string
-  name: string
-  version: number
-  image: string
-  /** undefined for global or job services */
-  replicas?: number
-  forceUpdate: number
-  labels: Record<string, string>
-  updateStatus?: UpdateStatus
-  /** placement constraints (`node.labels.zone==a`, `node.platform.arch!=arm64` …) */
-  constraints?: string[]
-  /** the image of Swarm's PreviousSpec: what `docker service rollback` restores (absent: never updated) */
-  previousImage?: string
-}
-
-/** Swarm's UpdateStatus; absent before the first update. */
-export interface UpdateStatus {
-  state: string
-  startedAt?: string
-  completedAt?: string
-  message?: string
-}
-
-interface RawService {
-  ID: string
-  Version: { Index: number }
-  Spec: {
-    Name: string
-    Labels?: Record<string, string> | null
-    Mode?: { Replicated?: { Replicas?: number } }
-    TaskTemplate: { ForceUpdate?: number, ContainerSpec?: { Image?: string }, Placement?: { Constraints?: string[] | null } }
-  }
-  UpdateStatus?: { State?: string, StartedAt?: string, CompletedAt?: string, Message?: string } | null
-  PreviousSpec?: { TaskTemplate?: { ContainerSpec?: { Image?: string } } } | null
-}
+export type { ServiceState, UpdateStatus } from './service-state.js'
 
 export interface SwarmOptions {
   bin: string
@@ -220,34 +185,5 @@ export class Swarm {
   async checkManager (): Promise<void> {
     const swarm = await this.#json<{ LocalNodeState?: string, ControlAvailable?: boolean } | null>(['info', '--format', '{{json .Swarm}}'])
     if (swarm?.LocalNodeState !== 'active' || swarm.ControlAvailable !== true) throw new NotSwarmManager()
-  }
-}
-
-function toServiceState (raw: RawService): ServiceState {
-  if (typeof raw?.ID !== 'string' || typeof raw.Spec?.Name !== 'string' || typeof raw.Version?.Index !== 'number') {
-    throw new DockerFailed('unreadable answer from docker service inspect')
-  }
-  const status = raw.UpdateStatus
-  const replicas = raw.Spec.Mode?.Replicated?.Replicas
-  const previousImage = raw.PreviousSpec?.TaskTemplate?.ContainerSpec?.Image
-  const constraints = raw.Spec.TaskTemplate.Placement?.Constraints
-  return {
-    id: raw.ID,
-    name: raw.Spec.Name,
-    version: raw.Version.Index,
-    image: raw.Spec.TaskTemplate.ContainerSpec?.Image ?? '',
-    ...(replicas !== undefined && { replicas }),
-    forceUpdate: raw.Spec.TaskTemplate.ForceUpdate ?? 0,
-    labels: raw.Spec.Labels ?? {},
-    ...(typeof previousImage === 'string' && previousImage !== '' && { previousImage }),
-    ...(Array.isArray(constraints) && constraints.length > 0 && { constraints: constraints.filter((c) => typeof c === 'string') }),
-    ...(status?.State !== undefined && {
-      updateStatus: {
-        state: status.State,
-        ...(status.StartedAt !== undefined && { startedAt: status.StartedAt }),
-        ...(status.CompletedAt !== undefined && { completedAt: status.CompletedAt }),
-        ...(status.Message !== undefined && { message: status.Message })
-      }
-    })
   }
 }

@@ -4,7 +4,8 @@ import type { ServiceState, Swarm } from '../docker/swarm.js'
 import { InvalidTag, ServiceNotEnabled, ShuttingDown } from '../errors.js'
 import { joinKeyOf, loadOf, newJob, type Job } from './job.js'
 import type { Answer, UpdateRequest, UpdaterOptions } from './types.js'
-import { startDockerUpdate, type WriteOptions } from './start-update.js'
+import type { WriteOptions } from './start-update.js'
+import { runJob } from './run-job.js'
 import { JobLedger } from './ledger.js'
 import { UpdateWatcher } from './follow-update.js'
 import type { ServiceSource } from './convergence.js'
@@ -16,7 +17,6 @@ import { ServiceReads } from './service-reads.js'
 import { Semaphore } from './semaphore.js'
 import { hasLabel } from '../docker/labels.js'
 import { resumeUnfinished } from './recovery.js'
-import { moveTo } from './transitions.js'
 import type { HeldUpdates } from './held.js'
 import { heldUpdates } from './held-wiring.js'
 import { waitForAnswer } from './wait.js'
@@ -67,7 +67,7 @@ export class ServiceUpdater {
     this.requiredLabel = options.requiredLabel
     this.#selfServiceId = options.selfServiceId
     this.#slots = new Semaphore(options.maxConcurrentUpdates ?? 8)
-    this.#lanes = new Lanes<Job>((job, previous) => { this.#run(job, previous).catch(() => {}) })
+    this.#lanes = new Lanes<Job>((job, previous) => { runJob({ slots: this.#slots, write: this.#write, ledger: this.#ledger, watcher: this.#watcher }, job, previous).catch(() => {}) })
     this.serviceEvents = options.events
     const onRecord = options.onRecord ?? (() => {})
     this.#ledger = new JobLedger({
@@ -207,46 +207,4 @@ export class ServiceUpdater {
   }
 
   readonly #wait = async (job: Job, deadline: number): Promise<Answer> => waitForAnswer({ job, deadline, closing: this.#closeDeadline, ledger: this.#ledger, timeoutMs: this.#timeoutMs, selfServiceId: this.#selfServiceId })
-
-  async #run (job: Job, previous: Job | undefined): Promise<void> {
-    job.blocking = true
-    // The request's own read of the service is fresh only if nothing made the job wait.
-    let release = this.#slots.tryAcquire()
-    const snapshot = release !== undefined && previous === undefined ? job.snapshot : undefined
-    job.snapshot = undefined
-    release ??= await this.#slots.acquire()
-    if (job.final) return release() // cancelled by shutdown while it waited for a slot
-    job.releaseSlot = release
-    job.started = true
-    // Written with the base version, just before the Docker call (start-update.ts): until then a restart
-    // cancels it, whether the store says queued or updating.
-    moveTo(job.record, 'updating')
-    // Stop crediting the previous (timed-out) update with anything from now on.
-    previous?.watch.abort()
-    let base: ServiceState
-    job.writing = true
-    try {
-      const started = await startDockerUpdate(this.#write, job, snapshot)
-      base = started.before
-      if (started.warning !== undefined) {
-        job.record.warning = started.warning
-        job.record.message = `Docker could not pin the image to a digest: ${started.warning}`
-        this.#ledger.save(job)
-      }
-    } catch (error) {
-      job.writing = false
-      if (previous !== undefined && !previous.final) this.#watcher.restart(previous)
-      job.error = error as Error
-      this.#ledger.finish(job, 'failed', null, (error as Error).message)
-      return
-    }
-    job.writing = false
-    if (previous !== undefined && !previous.final) {
-      previous.record.supersededBy = job.record.updateId
-      this.#ledger.finish(previous, 'superseded', null, `replaced by update ${job.record.updateId} before Swarm finished it`)
-    }
-    // Timed out while its write was in flight: only now may the next update start.
-    this.#ledger.unblock(job)
-    await this.#watcher.watch(job, base.version, base.updateStatus?.startedAt)
-  }
 }

@@ -3,7 +3,7 @@ import { openSideConnection } from '../store/side-connection.js'
 
 /**
  * The event ids of registry push deliveries already handled, in the record database (table
- * `hook_deliveries`, migration 4 of sqlite-schema.ts), through a connection of its own as the
+ * `hook_deliveries`, migration 4 of migrations.ts), through a connection of its own as the
  * watch store has: a redelivery after a restart is still a duplicate. Bounded: ids are at most 128
  * characters (boundedEventId), rows older than the TTL are deleted, and beyond `max` rows the oldest
  * go, all in the transaction that records a delivery's ids (one commit per delivery).

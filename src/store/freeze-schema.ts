@@ -1,5 +1,5 @@
 /**
- * Migration 4 (issue #20; src/store/sqlite-schema.ts applies it): freezes (DESIGN §8,
+ * Migration 4 (issue #20; src/store/migrations.ts applies it): freezes (DESIGN §8,
  * src/store/freeze-store.ts). One row per freeze in force; a freeze that ends or is deleted is
  * removed. `services` is the JSON array of its globs.
  */

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { migrate } from './sqlite-schema.js'
+import { migrate } from './migrations.js'
 import { storeFailure } from './store-errors.js'
 
 /** A connection of its own to the record database, and the guard that turns its failures into StoreUnavailable. */

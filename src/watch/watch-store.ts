@@ -2,7 +2,7 @@ import { openSideConnection } from '../store/side-connection.js'
 
 /**
  * The watcher's durable state (DESIGN §7: first-seen times, quarantines, last checks and results),
- * in the record store's database (tables of migration 2, src/store/sqlite-schema.ts), through a
+ * in the record store's database (tables of migration 2, src/store/migrations.ts), through a
  * connection of its own: WAL lets both connections of the process read and write the one file.
  * Synchronous like the record store; every failure is a StoreUnavailable naming the file.
  */

@@ -8,7 +8,7 @@ import { loggerOptions } from '../../src/server.ts'
 import { bearer, build, testConfig } from '../helper.ts'
 import { REGISTRY, digestOf, inspect, swarmSkip, uniqueName, until } from '../swarm-fixtures.ts'
 import { callsOf, faultyDocker, serviceWithNewImage, type FaultyDocker } from '../fault-fixtures.ts'
-import { distributionEvent } from '../unit/hooks-payloads.ts'
+import { distributionEvent, githubHeaders, githubPackage } from '../unit/hooks-payloads.ts'
 import { tempDir } from '../unit/store-fixtures.ts'
 
 /**
@@ -21,10 +21,10 @@ const ON_PUSH = ['--label', 'container-updater.on-push=true']
 interface Hooked { app: FastifyInstance, lines: Array<Record<string, unknown>> }
 
 /** The app on the counting Docker, with its log lines captured, on a data directory of its own. */
-async function hookedApp (t: TestContext, docker: FaultyDocker): Promise<Hooked> {
+async function hookedApp (t: TestContext, docker: FaultyDocker, extra: Record<string, string> = {}): Promise<Hooked> {
   const lines: Array<Record<string, unknown>> = []
   const stream = new Writable({ write (chunk, _enc, done) { lines.push(JSON.parse(String(chunk)) as Record<string, unknown>); done() } })
-  const env = { DOCKER_BIN: docker.bin, DOCKER_COMMAND_TIMEOUT: '20', EVENTS_STREAM: 'false', POLL_INTERVAL_MS: '200', UPDATE_TIMEOUT: '90', DATA_DIR: join(tempDir(t), 'data'), LOG_LEVEL: 'info' }
+  const env = { DOCKER_BIN: docker.bin, DOCKER_COMMAND_TIMEOUT: '20', EVENTS_STREAM: 'false', POLL_INTERVAL_MS: '200', UPDATE_TIMEOUT: '90', DATA_DIR: join(tempDir(t), 'data'), LOG_LEVEL: 'info', ...extra }
   const app = await build(t, env, { logger: { ...loggerOptions(testConfig(env), false) as object, stream } as never })
   return { app, lines }
 }
@@ -78,6 +78,54 @@ test('faults: one restart per service and pushed digest: two deliveries of one p
   }
   const skipped = summaries(lines).flatMap((l) => ((l.hook as { examples?: Array<{ skipped?: Array<{ reason: string }> }> }).examples ?? []).flatMap((e) => e.skipped ?? []))
   assert.ok(skipped.some((s) => s.reason === 'already runs the pushed digest'), JSON.stringify(skipped))
+})
+
+const GITHUB_SECRET = 'github-webhook-secret-faults'
+
+/** One signed GitHub delivery (`event`: `package` or `registry_package`) of a tag push of `${REGISTRY}/<name>:latest`. */
+function githubDelivery (name: string, digest: string, event: 'package' | 'registry_package'): { headers: Record<string, string>, payload: string } {
+  const pkg = githubPackage({ kind: event, owner: 'cu-test', name, tag: 'latest', digest })
+  // GitHub names the pullable reference; GITHUB_REGISTRY_HOST is the loopback registry here.
+  ;(pkg[event] as { package_version: { package_url: string } }).package_version.package_url = `${REGISTRY}/${name}:latest`
+  const payload = JSON.stringify(pkg)
+  // Each delivery has its own X-GitHub-Delivery GUID; a redelivery repeats the body and the GUID.
+  return { headers: githubHeaders(payload, { secret: GITHUB_SECRET, event, delivery: `${name}-${event}` }), payload }
+}
+
+async function deliverGithub (app: FastifyInstance, delivery: { headers: Record<string, string>, payload: string }): Promise<{ accepted: number, ignored: number, duplicate: number }> {
+  const res = await app.inject({ method: 'POST', url: '/hooks/github', headers: delivery.headers, payload: delivery.payload })
+  assert.equal(res.statusCode, 202, res.body)
+  return res.json() as { accepted: number, ignored: number, duplicate: number }
+}
+
+test('faults: github: the package and registry_package deliveries of one push 0, 5 and 50 ms apart, and a retry of one, restart the service once', { skip: swarmSkip }, async (t) => {
+  const docker = await faultyDocker(t)
+  const { app } = await hookedApp(t, docker, { GITHUB_WEBHOOK_SECRET: GITHUB_SECRET, GITHUB_REGISTRY_HOST: REGISTRY })
+  const gaps = [0, 5, 50]
+  const services = await Promise.all(gaps.map(async () => serviceWithNewImage(t, 'cu-hook-gh', ON_PUSH)))
+  await Promise.all(services.map(async (s, i) => {
+    const gap = gaps[i]!
+    const pkg = githubDelivery(s.name, s.v2.digest, 'package')
+    const first = deliverGithub(app, pkg)
+    if (gap > 0) await sleep(gap)
+    const second = deliverGithub(app, githubDelivery(s.name, s.v2.digest, 'registry_package'))
+    // GitHub's retry of the first delivery: the same body, signature and delivery GUID.
+    const receipts = [...await Promise.all([first, second]), await deliverGithub(app, pkg)]
+    // The two deliveries name one package version, so they are one event: acted on once, whichever came first.
+    const total = receipts.reduce((sum, r) => ({ accepted: sum.accepted + r.accepted, ignored: sum.ignored + r.ignored, duplicate: sum.duplicate + r.duplicate }), { accepted: 0, ignored: 0, duplicate: 0 })
+    assert.deepEqual(total, { accepted: 1, ignored: 0, duplicate: 2 }, `${s.name} (${gap} ms): ${JSON.stringify(receipts)}`)
+  }))
+  await Promise.all(services.map(async (s) => onDigest(s.name, s.v2.digest)))
+
+  for (const s of services) {
+    const updates = (await callsOf(docker, 'service update')).filter((call) => call.args.includes(s.id))
+    assert.equal(updates.length, 1, `${s.name}: exactly one docker service update (${JSON.stringify(updates.map((c) => c.args))})`)
+    const now = await inspect(s.name)
+    assert.equal(digestOf(now.Spec.TaskTemplate.ContainerSpec.Image), s.v2.digest)
+    assert.equal(now.Spec.TaskTemplate.ForceUpdate, 1, 'restarted once')
+  }
+  const { updates } = (await app.inject({ method: 'GET', url: `/updates?service=${services[0]!.name}&limit=10`, headers: bearer() })).json() as { updates: Array<{ requestedBy: string }> }
+  assert.deepEqual(updates.map((u) => u.requestedBy), ['hook:github'])
 })
 
 test('faults: a delivery whose service read fails is not lost: read again once; failing on, its id is forgotten and a redelivery acts', { skip: swarmSkip }, async (t) => {

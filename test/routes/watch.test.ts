@@ -73,8 +73,17 @@ test('the watcher looks at a service again at once after completed, rolled_back,
   const rechecked: string[] = []
   app.watch.scheduler.recheck = (service: string) => { rechecked.push(service) }
   const final = (status: UpdateRecord['status']): UpdateRecord => ({
-    updateId: crypto.randomUUID(), appName: status, service: status, status, previousImage: null, image: null, startedAt: new Date().toISOString(),
-    finishedAt: new Date().toISOString(), durationMs: 1, statusUrl: '/updates/x', trigger: 'watch'
+    updateId: crypto.randomUUID(),
+    appName: status,
+    service: status,
+    status,
+    previousImage: null,
+    image: null,
+    startedAt: new Date().toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationMs: 1,
+    statusUrl: '/updates/x',
+    trigger: 'watch'
   })
   const statuses = ['failed', 'expired', 'superseded', 'cancelled', 'completed', 'rejected'] as const
   for (const status of statuses) for (const listener of app.updater.recordListeners) listener(final(status), 'final')

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3'
 import { describeStoreFailure } from '../../src/store/store-errors.js'
 import { StoreUnavailable } from '../../src/errors.js'
 import { openSqliteStore } from '../../src/store/sqlite-store.js'
-import { SCHEMA_VERSION } from '../../src/store/sqlite-schema.js'
+import { SCHEMA_VERSION } from '../../src/store/migrations.js'
 import { record, remount, tempDir, tmpfs, uuid } from './store-fixtures.ts'
 
 const NO_MOUNT = 'cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)'

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { publicRecord, type StoredBatch } from '../../src/store/records.js'
 import Database from 'better-sqlite3'
 import { DATABASE_FILE, openSqliteStore } from '../../src/store/sqlite-store.js'
-import { migrate, SCHEMA_VERSION } from '../../src/store/sqlite-schema.js'
+import { migrate, SCHEMA_VERSION } from '../../src/store/migrations.js'
 import { record, sqliteStore, tempDir, uuid } from './store-fixtures.ts'
 
 test('a saved record reads back exactly, optional fields absent rather than null', (t) => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { openSqliteStore, DATABASE_FILE } from '../../src/store/sqlite-store.ts'
-import { migrate, SCHEMA_VERSION } from '../../src/store/sqlite-schema.ts'
+import { migrate, SCHEMA_VERSION } from '../../src/store/migrations.ts'
 import { openWatchStore } from '../../src/watch/watch-store.ts'
 import { record, tempDir } from './store-fixtures.ts'
 
