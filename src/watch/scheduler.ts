@@ -19,6 +19,8 @@ export interface SchedulerOptions extends Omit<CycleDeps, 'now'> {
   maxSleepMs?: number
   /** how soon after a change of the swarm it is listed again (default 1 s) */
   relistDelayMs?: number
+  /** how long stop() waits for a cycle in flight (default 2 s) */
+  stopWaitMs?: number
   onCycle?: (views: ServiceView[], durationMs: number) => void
   onError?: (error: unknown) => void
 }
@@ -42,6 +44,8 @@ export class WatchScheduler {
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
   #stopped = true
+  /** stop() was called: a cycle that ends later decides nothing */
+  #closed = false
   #views = new Map<string, ServiceView>()
   /** per service ID: its image and labels at the last listing (a change is checked at once) */
   #seen = new Map<string, string>()
@@ -78,11 +82,19 @@ export class WatchScheduler {
     this.#schedule(0)
   }
 
-  /** Stops the timer and waits for a cycle in flight. */
-  async stop (): Promise<void> {
+  /**
+   * Stops the timer and waits for a cycle in flight, `waitMs` at most (default 2 s): at shutdown a
+   * listing or a registry request may hang (Docker down), and the process must still close within
+   * SHUTDOWN_GRACE. A cycle that ends later decides nothing more (tick checks `stopped`).
+   */
+  async stop (waitMs = this.#options.stopWaitMs ?? 2000): Promise<void> {
     this.#stopped = true
+    this.#closed = true
     clearTimeout(this.#timer)
-    await this.#running
+    if (this.#running === undefined) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.#running, new Promise((resolve) => { timer = setTimeout(resolve, waitMs) })])
+    clearTimeout(timer)
   }
 
   /**
@@ -115,6 +127,8 @@ export class WatchScheduler {
   async tick (): Promise<void> {
     const started = this.#now()
     const services = await this.#options.listServices()
+    // Stopped while listing (shutdown): nothing more is decided.
+    if (this.#closed) return
     const forceAll = this.#forceAll
     const forced = new Set(this.#forced)
     this.#forceAll = false
