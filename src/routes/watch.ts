@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox'
 import { errorReplies } from '../schemas/update.js'
 import { QuarantineNotFound } from '../errors.js'
 import { WATCH_STATES } from '../watch/cycle.js'
+import { watchEntry } from '../watch/entry.js'
 
 /**
  * The watcher's API (DESIGN §7): its state per service, a check now, lifting a quarantine. Tokens
@@ -41,25 +42,7 @@ export default async function watchRoutes (fastify: FastifyInstance): Promise<vo
     schema: { summary: 'Watch state of the services in the token\'s scope', security: [{ bearerAuth: [] }], response: { 200: WatchReply, ...denied } }
   }, async (request) => {
     const { scheduler, store, budget } = app.watch
-    const services = scheduler.views().filter((v) => app.mayUpdate(request, [v.service])).map((v) => {
-      const q = store.getQuarantine(v.serviceId)
-      const check = store.getCheck(v.serviceId)
-      return {
-        service: v.service,
-        image: v.image,
-        watch: v.watch,
-        policy: v.policy,
-        schedule: v.schedule,
-        minAge: v.minAge,
-        state: v.state,
-        current: v.current,
-        available: v.available === null ? null : { ...v.available, firstSeenAt: iso(v.available.firstSeenAt)!, eligibleAt: iso(v.available.eligibleAt)! },
-        quarantined: q === undefined ? null : { digest: q.digest, updateId: q.updateId, since: iso(q.sinceMs)! },
-        lastCheckedAt: iso(check?.lastCheckedMs),
-        nextCheckAt: iso(v.nextCheckAt),
-        ...(v.message !== undefined && { message: v.message })
-      }
-    })
+    const services = scheduler.views().filter((v) => app.mayUpdate(request, [v.service])).map((v) => watchEntry(v, store))
     const registries = budget.states().map((r) => ({ registry: r.registry, state: r.state, ...(r.until !== undefined && { until: iso(r.until)! }), ...(r.message !== undefined && { message: r.message }) }))
     return { services, registries }
   })
@@ -95,6 +78,7 @@ export default async function watchRoutes (fastify: FastifyInstance): Promise<vo
     app.authorizeService(request, [service])
     const found = app.watch.store.quarantines().find((q) => q.service === service)
     if (found === undefined || !app.watch.store.lift(found.serviceId)) throw new QuarantineNotFound(service)
+    app.watch.announce()
     return reply.code(204).send(null)
   })
 }

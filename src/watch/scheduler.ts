@@ -20,6 +20,8 @@ export interface SchedulerOptions extends Omit<CycleDeps, 'now'> {
   /** how soon after a change of the swarm it is listed again (default 1 s) */
   relistDelayMs?: number
   onCycle?: (views: ServiceView[], durationMs: number) => void
+  /** after every listing, checked or not: the views (GET /watch) may have changed */
+  onListed?: () => void
   onError?: (error: unknown) => void
 }
 
@@ -146,6 +148,7 @@ export class WatchScheduler {
       this.traffic.cycle(this.#now() - started)
       this.#options.onCycle?.(views, this.#now() - started)
     }
+    this.#options.onListed?.()
   }
 
   /** A service not due: what its labels say now, with the state and message of its last check. */
