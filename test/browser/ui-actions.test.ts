@@ -87,7 +87,9 @@ test('swarm: Approve and Reject from the page: a watched service with approve=tr
   assert.match(await row.innerText(), /waiting for approval/)
   assert.deepEqual(await seriousViolations(page), [], 'axe with an approval pending')
   await row.getByRole('button', { name: 'Approve' }).click()
-  await row.locator('td.state', { hasText: 'completed' }).waitFor({ timeout: 90_000 })
+  await row.locator('td.state', { hasText: 'completed' }).waitFor({ timeout: 90_000 }).catch(async (error: Error) => {
+    throw new Error(`${error.message}; the row says "${await row.innerText()}", the page "${await statusOf(page)}"`)
+  })
   assert.equal(await specDigest(name), v2.digest)
 
   await pushImage(name, 'latest')
