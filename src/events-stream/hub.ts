@@ -36,8 +36,8 @@ interface Client {
 }
 
 /**
- * The live stream of record and watch-state changes (GET /events) for every connected client, each filtered to its
- * token's scope. Memory is bounded twice: the replay ring holds the last `replay` events, and a
+ * The live stream of record and watch-state changes (GET /events) for every connected client,
+ * each filtered to its token's scope. Memory is bounded twice: the replay ring holds the last `replay` events, and a
  * client whose socket has more than `maxBufferedBytes` unsent (it stopped reading) is cut off
  * instead of being buffered for: one slow client never holds the others or grows the heap.
  */
