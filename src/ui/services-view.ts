@@ -57,7 +57,7 @@ function gates (name: string, w: WatchService | undefined, r: UpdateRecord | und
   for (const f of freezesOf(name)) parts.push(`frozen until ${f.until.slice(0, 16).replace('T', ' ')}${f.reason === undefined ? '' : ` (${f.reason})`}`)
   if (r?.status === 'held') parts.push(`held until ${r.heldUntil?.slice(0, 16).replace('T', ' ') ?? '?'}${r.message === undefined ? '' : `: ${r.message}`}`)
   if ([...pending.values()].some((p) => p.service === name)) parts.push('waiting for approval')
-  if (w?.minAge != null && w.minAge !== '') parts.push(`min age ${w.minAge}`)
+  if (w?.minAge != null && w.minAge !== '' && w.minAge !== '0s') parts.push(`min age ${w.minAge}`)
   return parts.join('; ') || '–'
 }
 

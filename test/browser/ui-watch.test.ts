@@ -24,6 +24,7 @@ test('swarm: a watch state change shows in the row without a reload: a new diges
     throw new Error(`${error.message}; the page says "${await statusOf(page)}"`)
   })
   assert.match(await row.locator('td[data-label="Available"]').innerText(), /^none$/)
+  assert.equal(await row.locator('td[data-label="Gates"]').innerText(), '–', 'no min-age label: no "min age 0s" gate')
   const watchLoads = (): number => requested.filter((u) => u === `${origin}/watch`).length
   const loadsBefore = watchLoads()
   assert.equal(loadsBefore, 1, 'the page read GET /watch once')
