@@ -68,6 +68,11 @@ export class FakeDocker {
       return JSON.stringify(refs.map((ref) => this.#inspect(ref))) + '\n'
     }
     if (group === 'service' && command === 'update') return this.#update(args)
+    if (group === 'service' && command === 'ls' && args.includes('--quiet')) {
+      // `--filter label=KEY`: the services carrying that label (any value).
+      const label = args.find((a) => a.startsWith('label='))?.slice('label='.length)
+      return [...this.services.values()].filter((s) => label === undefined || s.labels?.[label] !== undefined).map((s) => `${s.id}\n`).join('')
+    }
     if (group === 'service' && command === 'ps' && args.includes('--quiet')) {
       const service = this.#find(args.at(-1)!)
       return Array.from({ length: service?.replicas ?? 0 }, (_, i) => `${service?.id}.${i}\n`).join('')

@@ -1,10 +1,24 @@
 import type { ServerResponse } from 'node:http'
 import type { UpdateRecord } from '../store/records.js'
 
-/** One event of the stream: its id (a counter of this process) and the record as it now is. */
+/**
+ * One event of the stream: its id (a counter of this process), its kind (`record`: an update record
+ * as it now is; `watch`: a service's GET /watch entry), its data, and the names that decide who may
+ * see it (a record's app name and service; a watched service's name).
+ */
 export interface StreamEvent {
   id: number
-  record: UpdateRecord
+  event: 'record' | 'watch'
+  data: object
+  names: readonly string[]
+}
+
+/** Whether a client's token may see an event about these names (a record's app and service). */
+export type Visible = (names: readonly string[]) => boolean
+
+/** A watched service's GET /watch entry, as a `watch` event carries it (src/watch/entry.ts). */
+export interface WatchEntry {
+  service: string
 }
 
 export interface RecordStreamOptions {
@@ -18,12 +32,12 @@ export interface RecordStreamOptions {
 
 interface Client {
   res: ServerResponse
-  visible: (record: UpdateRecord) => boolean
+  visible: Visible
 }
 
 /**
- * The live stream of record changes (GET /events) for every connected client, each filtered to its
- * token's scope. Memory is bounded twice: the replay ring holds the last `replay` events, and a
+ * The live stream of record and watch-state changes (GET /events) for every connected client,
+ * each filtered to its token's scope. Memory is bounded twice: the replay ring holds the last `replay` events, and a
  * client whose socket has more than `maxBufferedBytes` unsent (it stopped reading) is cut off
  * instead of being buffered for: one slow client never holds the others or grows the heap.
  */
@@ -52,18 +66,19 @@ export class RecordStream {
 
   /** Announces a record's new state to every client that may see it. */
   publish (record: UpdateRecord): void {
-    const event = { id: ++this.#lastId, record }
-    this.#ring.push(event)
-    if (this.#ring.length > this.#replay) this.#ring.shift()
-    const frame = frameOf(event)
-    for (const client of this.#clients) if (client.visible(record)) this.#write(client, frame)
+    this.#announce('record', record, [record.appName, record.service])
+  }
+
+  /** Announces a watched service's new GET /watch entry to every client that may see the service. */
+  publishWatch (entry: WatchEntry): void {
+    this.#announce('watch', entry, [entry.service])
   }
 
   /**
    * Adds a client whose headers are sent; replays what it missed after `lastEventId`. When those
    * events are no longer kept, it gets a `reset` event: reload the state, then follow the stream.
    */
-  attach (res: ServerResponse, visible: (record: UpdateRecord) => boolean, lastEventId?: number): void {
+  attach (res: ServerResponse, visible: Visible, lastEventId?: number): void {
     const client = { res, visible }
     this.#clients.add(client)
     res.on('close', () => this.#clients.delete(client))
@@ -74,7 +89,7 @@ export class RecordStream {
       this.#write(client, `event: reset\ndata: {"reason":"events after ${lastEventId} are no longer kept"}\n\n`)
       return
     }
-    for (const event of this.#ring) if (event.id > lastEventId && visible(event.record)) this.#write(client, frameOf(event))
+    for (const event of this.#ring) if (event.id > lastEventId && visible(event.names)) this.#write(client, frameOf(event))
   }
 
   /** Ends every stream (shutdown): clients reconnect to the next instance with Last-Event-ID. */
@@ -82,6 +97,14 @@ export class RecordStream {
     clearInterval(this.#heartbeat)
     for (const client of this.#clients) client.res.end()
     this.#clients.clear()
+  }
+
+  #announce (kind: StreamEvent['event'], data: object, names: readonly string[]): void {
+    const event = { id: ++this.#lastId, event: kind, data, names }
+    this.#ring.push(event)
+    if (this.#ring.length > this.#replay) this.#ring.shift()
+    const frame = frameOf(event)
+    for (const client of this.#clients) if (client.visible(names)) this.#write(client, frame)
   }
 
   #write (client: Client, frame: string): void {
@@ -99,5 +122,5 @@ export class RecordStream {
 }
 
 function frameOf (event: StreamEvent): string {
-  return `id: ${event.id}\nevent: record\ndata: ${JSON.stringify(event.record)}\n\n`
+  return `id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`
 }

@@ -10,7 +10,8 @@ declare module 'fastify' {
 }
 
 /**
- * The live stream of record changes behind GET /events, fed by the engine's onChange (plugins/docker.ts).
+ * The live stream of record and watch-state changes behind GET /events, fed by the engine's onChange
+ * (plugins/docker.ts) and the watcher's announcer (plugins/watch.ts).
  * Its clients and the slow ones it dropped are in /metrics. Streams end on preClose, so that close()
  * does not wait for connections that never finish on their own.
  * @see ../events-stream/hub.ts

@@ -9,12 +9,14 @@ import { RegistryBudget, RequestLimiter } from '../watch/budget.js'
 import { parseDuration } from '../watch/durations.js'
 import { LABEL_PREFIX } from '../watch/policies.js'
 import { quarantineOnFailure, RECHECK_AFTER } from '../watch/quarantine.js'
+import { watchEntry, WatchAnnouncer } from '../watch/entry.js'
 import { WatchScheduler } from '../watch/scheduler.js'
 import { openWatchStore, type WatchStore } from '../watch/watch-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    watch: { scheduler: WatchScheduler, store: WatchStore, budget: RegistryBudget, enabled: boolean }
+    /** `announce`: sends the services whose GET /watch entry changed on GET /events (`event: watch`) */
+    watch: { scheduler: WatchScheduler, store: WatchStore, budget: RegistryBudget, enabled: boolean, announce: () => void }
   }
 }
 
@@ -36,6 +38,15 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
   const registry = { dockerConfigPath: dockerConfigPath(), timeoutMs, tokens }
   /** the service and digest of each update the watcher started (Docker's own answer is preferred) */
   const submitted = new Map<string, { serviceId: string, digest: string }>()
+  // GET /events: a service's entry is sent when what it shows changes (not at every cycle).
+  const announcer = new WatchAnnouncer((entry) => { if (app.hasDecorator('recordStream')) app.recordStream.publishWatch(entry) })
+  const announce = (): void => {
+    try {
+      announcer.announce(scheduler.views().map((v) => ({ serviceId: v.serviceId, entry: watchEntry(v, store) })))
+    } catch (error) {
+      log.warn({ reason: (error as Error).message }, 'watch: state changes not announced')
+    }
+  }
   // Forward reference: the quarantine below, which the scheduler asks before deciding.
   let settling = (_service: string): boolean => false
   const scheduler = new WatchScheduler({
@@ -58,6 +69,7 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
       app.notifier.notifyWatch({ event: 'available', service: service.name, image, digest, reason, at: new Date().toISOString() })
     },
     onCycle: (views, durationMs) => log.debug({ services: views.length, durationMs }, 'watch: cycle'),
+    onListed: () => announce(),
     onError: (error) => log.warn({ reason: (error as Error).message }, 'watch: listing failed; next try at the next tick')
   })
   const quarantine = quarantineOnFailure({
@@ -71,6 +83,7 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
     },
     onQuarantine: (q, record) => {
       log.warn({ service: q.service, updateId: q.updateId, digest: q.digest }, 'watch: digest quarantined')
+      announce()
       app.notifier.notifyWatch({ event: 'quarantined', service: q.service, image: record.targetImage ?? record.image ?? '', digest: q.digest, reason: record.message ?? record.status, updateId: q.updateId, at: new Date(q.sinceMs).toISOString() })
     },
     onError: (error) => log.error({ err: error }, 'watch: quarantine not recorded')
@@ -80,14 +93,17 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
   // An explicit POST /update of a service is a person's or a pipeline's decision: it lifts the quarantine.
   app.engine.onExplicitUpdate((service) => {
     try {
-      if (store.lift(service.id)) log.info({ service: service.name }, 'watch: quarantine lifted by an explicit update')
+      if (store.lift(service.id)) {
+        log.info({ service: service.name }, 'watch: quarantine lifted by an explicit update')
+        announce()
+      }
     } catch (error) {
       log.error({ err: error }, 'watch: quarantine not lifted')
     }
   })
   // New, removed and relabelled services: a listing soon after the event (else at the next tick).
   app.engine.onServicesChanged(() => { if (config.WATCH) scheduler.relist() })
-  app.decorate('watch', { scheduler, store, budget, enabled: config.WATCH })
+  app.decorate('watch', { scheduler, store, budget, enabled: config.WATCH, announce })
   app.addHook('onReady', async () => { if (config.WATCH) scheduler.start() })
   app.addHook('onClose', async () => {
     await scheduler.stop()

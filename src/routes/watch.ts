@@ -7,6 +7,7 @@ import { WATCH_STATES } from '../watch/cycle.js'
 import { SERVICE_NAME_MAX_LENGTH, SERVICE_NAME_PATTERN } from '../docker/names.js'
 import { normalizeRepository } from '../docker/image-ref.js'
 import { currentImage } from '../watch/policies.js'
+import { watchEntry } from '../watch/entry.js'
 
 /**
  * The watcher's API (DESIGN §7): its state per service, a check now, lifting a quarantine. Tokens
@@ -47,25 +48,7 @@ export default async function watchRoutes (fastify: FastifyInstance): Promise<vo
     const visible = scheduler.views().filter((v) => app.mayUpdate(request, [v.service]))
     // A registry is named only to a token that sees a service pulling from it.
     const seen = new Set(visible.map((v) => registryOf(v.image)))
-    const services = visible.map((v) => {
-      const q = store.getQuarantine(v.serviceId)
-      const check = store.getCheck(v.serviceId)
-      return {
-        service: v.service,
-        image: v.image,
-        watch: v.watch,
-        policy: v.policy,
-        schedule: v.schedule,
-        minAge: v.minAge,
-        state: v.state,
-        current: v.current,
-        available: v.available === null ? null : { ...v.available, firstSeenAt: iso(v.available.firstSeenAt)!, eligibleAt: iso(v.available.eligibleAt)! },
-        quarantined: q === undefined ? null : { digest: q.digest, updateId: q.updateId, since: iso(q.sinceMs)! },
-        lastCheckedAt: iso(check?.lastCheckedMs),
-        nextCheckAt: iso(v.nextCheckAt),
-        ...(v.message !== undefined && { message: v.message })
-      }
-    })
+    const services = visible.map((v) => watchEntry(v, store))
     const registries = budget.states().filter((r) => seen.has(r.registry)).map((r) => ({ registry: r.registry, state: r.state, ...(r.until !== undefined && { until: iso(r.until)! }), ...(r.message !== undefined && { message: r.message }) }))
     return { services, registries }
   })
@@ -103,6 +86,7 @@ export default async function watchRoutes (fastify: FastifyInstance): Promise<vo
     app.requireAccess(request, 'admin', 'lifting a quarantine needs an admin token')
     const found = app.watch.store.quarantines().find((q) => q.service === service)
     if (found === undefined || !app.watch.store.lift(found.serviceId)) throw new QuarantineNotFound(service)
+    app.watch.announce()
     return reply.code(204).send(null)
   })
 }

@@ -1,11 +1,11 @@
 // GET /events through fetch (an EventSource cannot send the bearer header), reconnecting after 3 s
 // with Last-Event-ID; `reset` means the changes since were not kept: read everything again.
-// `record` events update a row; `watch` events (a service's watch state), where sent, too.
+// `record` events update a row; `watch` events (a service's GET /watch entry, sent when it changes) too.
 import { ApiError, token, type UpdateRecord, type WatchService } from './api.js'
 
 export interface LiveHandlers {
   onRecord: (record: UpdateRecord) => void
-  /** a `watch` event (a service's GET /watch entry), for a server that streams watch-state changes */
+  /** a `watch` event: a service's GET /watch entry, sent when what it shows changes */
   onWatch: (service: WatchService) => void
   onReset: () => Promise<void>
   onRefused: (error: ApiError) => void

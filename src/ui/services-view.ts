@@ -57,8 +57,20 @@ function gates (name: string, w: WatchService | undefined, r: UpdateRecord | und
   for (const f of freezesOf(name)) parts.push(`frozen until ${f.until.slice(0, 16).replace('T', ' ')}${f.reason === undefined ? '' : ` (${f.reason})`}`)
   if (r?.status === 'held') parts.push(`held until ${r.heldUntil?.slice(0, 16).replace('T', ' ') ?? '?'}${r.message === undefined ? '' : `: ${r.message}`}`)
   if ([...pending.values()].some((p) => p.service === name)) parts.push('waiting for approval')
-  if (w?.minAge != null && w.minAge !== '') parts.push(`min age ${w.minAge}`)
+  if (w?.minAge != null && w.minAge !== '' && w.minAge !== '0s') parts.push(`min age ${w.minAge}`)
   return parts.join('; ') || '–'
+}
+
+const ENDED = ['completed', 'superseded', 'rejected', 'expired', 'cancelled']
+
+/**
+ * The row's state: the latest record's while it runs, or when it ended after the watcher's last
+ * check (the record is the newer news: "completed", "rejected"); otherwise the watch state.
+ */
+function stateOf (w: WatchService | undefined, r: UpdateRecord | undefined): string {
+  if (r === undefined) return w?.state ?? '–'
+  if (w === undefined || !ENDED.includes(r.status)) return r.status
+  return (r.finishedAt ?? r.startedAt) > (w.lastCheckedAt ?? '') ? r.status : w.state
 }
 
 function render (): void {
@@ -81,7 +93,7 @@ function render (): void {
     th.textContent = name
     row.append(th)
     cell(row, 'Image', imageOf(name), 'image')
-    const state = r !== undefined && (w === undefined || !['completed', 'superseded', 'rejected', 'expired', 'cancelled'].includes(r.status)) ? r.status : (w?.state ?? r?.status ?? '–')
+    const state = stateOf(w, r)
     stateCell(row, 'State', state)
     cell(row, 'Available', w?.available == null ? (w === undefined ? 'not watched' : 'none') : `${w.available.tag} (${w.available.digest.slice(0, 19)}…), from ${w.available.eligibleAt.slice(0, 16).replace('T', ' ')}`)
     cell(row, 'Policy', w === undefined ? '–' : [w.policy ?? 'digest', w.watch === 'notify' ? 'notify only' : '', w.schedule !== undefined ? `every ${w.schedule}` : ''].filter(Boolean).join(', '))
@@ -141,7 +153,7 @@ async function rollback (appName: string): Promise<void> {
 
 async function checkNow (service: string): Promise<void> {
   await api('/watch/check', { method: 'POST', body: { service } })
-  say(`Check of ${service} requested; Refresh shows its watch state once the registry has answered.`)
+  say(`Check of ${service} requested; its row follows once the registry has answered.`)
 }
 
 async function liftQuarantine (service: string): Promise<void> {

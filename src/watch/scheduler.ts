@@ -22,6 +22,8 @@ export interface SchedulerOptions extends Omit<CycleDeps, 'now'> {
   /** how long stop() waits for a cycle in flight (default 2 s) */
   stopWaitMs?: number
   onCycle?: (views: ServiceView[], durationMs: number) => void
+  /** after every listing, checked or not: the views (GET /watch) may have changed */
+  onListed?: () => void
   onError?: (error: unknown) => void
 }
 
@@ -160,6 +162,7 @@ export class WatchScheduler {
       this.traffic.cycle(this.#now() - started)
       this.#options.onCycle?.(views, this.#now() - started)
     }
+    this.#options.onListed?.()
   }
 
   /** A service not due: what its labels say now, with the state and message of its last check. */

@@ -5,9 +5,8 @@ import { REGISTRY, createService, digestOf, inspect, pushImage, swarmSkip, uniqu
 import { openDashboard, seriousViolations, signIn, statusOf } from './browser-fixtures.ts'
 
 /**
- * The dashboard's actions on routes that other branches add (DESIGN §8): POST /rollback, GET/POST/
- * DELETE /freezes, POST /updates/:id/approve|reject. These pass once those are merged; on a branch
- * without them the page says "This updater does not offer that yet", which ui-errors.test.ts covers.
+ * The dashboard's actions on the routes of DESIGN §8 (docs/API.md): POST /rollback, GET/POST/DELETE
+ * /freezes, POST /updates/:id/approve|reject, against the real server on the real Swarm.
  */
 
 const bearerOf = (jwt: string) => ({ authorization: `Bearer ${jwt}` })
@@ -87,7 +86,9 @@ test('swarm: Approve and Reject from the page: a watched service with approve=tr
   assert.match(await row.innerText(), /waiting for approval/)
   assert.deepEqual(await seriousViolations(page), [], 'axe with an approval pending')
   await row.getByRole('button', { name: 'Approve' }).click()
-  await row.locator('td.state', { hasText: 'completed' }).waitFor({ timeout: 90_000 })
+  await row.locator('td.state', { hasText: 'completed' }).waitFor({ timeout: 90_000 }).catch(async (error: Error) => {
+    throw new Error(`${error.message}; the row says "${await row.innerText()}", the page "${await statusOf(page)}"`)
+  })
   assert.equal(await specDigest(name), v2.digest)
 
   await pushImage(name, 'latest')

@@ -44,7 +44,8 @@ test('faults: the dashboard says what happened: an expired token goes back to si
   await page.locator('#services-rows', { hasText: 'No service to show' }).waitFor()
 
   // The store failing is CU_STORE_UNAVAILABLE (proven against a real failing SQLite in
-  // test/unit/store-failures.test.ts); here the browser is given that answer to prove the page names it.
+  // test/unit/store-failures.test.ts, and under a running server in ui-store.test.ts); here the History
+  // view is given that answer (a read failing, which a full volume does not cause) to prove it names it.
   await page.route('**/updates?**', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message: 'The record store is unavailable: disk full while trying to read /data/updates.db (SQLITE_FULL): free space on the DATA_DIR volume', code: 'CU_STORE_UNAVAILABLE' }) }))
   await page.getByRole('button', { name: 'History' }).click()
   await page.locator('#status.error', { hasText: 'The record store is unavailable' }).waitFor()

@@ -10,6 +10,7 @@ import { FakeDocker } from '../fake-docker.ts'
 import { bearer, build, postUpdate, token } from '../helper.ts'
 import { waitFor } from '../wait.ts'
 import type { UpdateRecord } from '../../src/store/records.ts'
+import type { WatchEntry } from '../../src/watch/entry.ts'
 
 interface Frame { id?: string, event?: string, data?: string }
 
@@ -35,6 +36,9 @@ class StreamClient {
   /** the records received, without their message (the 200 clients live in the test's own heap) */
   readonly records: Array<Pick<UpdateRecord, 'updateId' | 'service' | 'status'>> = []
 
+  /** the watch events received: a service's GET /watch entry */
+  readonly watches: WatchEntry[] = []
+
   get lastId (): string | undefined { return [...this.frames].reverse().find((f) => f.id !== undefined)?.id }
 
   close (): void { this.#res?.destroy() }
@@ -56,6 +60,7 @@ class StreamClient {
         this.records.push({ updateId, service, status })
         delete frame.data
       }
+      if (frame.event === 'watch') this.watches.push(JSON.parse(frame.data ?? '') as WatchEntry)
       if (frame.event !== undefined || frame.id !== undefined) this.frames.push(frame)
     }
   }
@@ -182,4 +187,46 @@ test('GET /events: Last-Event-ID resumes with exactly the missed events; one too
   const refused = new StreamClient(port, {})
   await waitFor('answered', () => refused.status !== 0, 60, 20)
   assert.equal(refused.status, 401)
+})
+
+test('GET /events: watch events: a service\'s GET /watch entry when what it shows changes (not at every listing), scoped like records, replayed after Last-Event-ID', async (t) => {
+  const docker = new FakeDocker()
+  const labels = { 'container-updater.watch': 'notify' }
+  const web = docker.addService('web', `127.0.0.1:5000/web:latest@sha256:${'a'.repeat(64)}`, { labels })
+  docker.addService('api', `127.0.0.1:5000/api:latest@sha256:${'a'.repeat(64)}`, { labels })
+  const app = await build(t, {}, { runner: docker.runner })
+  const port = await listening(app)
+  const scoped = new StreamClient(port, bearer(token({ services: ['web'] })))
+  const all = new StreamClient(port, bearer())
+  t.after(() => { scoped.close(); all.close() })
+  await waitFor('both attached', () => app.recordStream.clients === 2, 60, 20)
+  // The scheduler is off in route tests (WATCH=false): one listing by hand, as its timer would.
+  await app.watch.scheduler.tick()
+  await waitFor('both services on the unscoped stream', () => all.watches.length === 2, 60, 20)
+  const listed = await app.inject({ url: '/watch', headers: bearer() })
+  assert.deepEqual(all.watches.sort((a, b) => a.service.localeCompare(b.service)), listed.json().services.sort((a: WatchEntry, b: WatchEntry) => a.service.localeCompare(b.service)), 'a watch event is the service\'s GET /watch entry')
+  await waitFor('web on the scoped stream', () => scoped.watches.length === 1, 60, 20)
+  const resumeAt = scoped.lastId
+  assert.ok(resumeAt !== undefined)
+  // A listing that changes nothing sends nothing; a quarantine (what the row shows) is sent at once.
+  await app.watch.scheduler.tick()
+  const digest = `sha256:${'b'.repeat(64)}`
+  app.watch.store.quarantine({ serviceId: web.id, service: 'web', digest, updateId: 'u1', sinceMs: 1 })
+  app.watch.announce()
+  await waitFor('the quarantine on the unscoped stream', () => all.watches.length === 3, 60, 20)
+  assert.deepEqual(all.watches.map((w) => w.service), ['api', 'web', 'web'])
+  assert.equal(all.watches[2]?.quarantined?.digest, digest)
+  // Absence proven by the unscoped client, which got the same events and more.
+  await waitFor('the quarantine on the scoped stream', () => scoped.watches.length === 2, 60, 20)
+  assert.deepEqual(scoped.watches.map((w) => w.service), ['web', 'web'])
+  assert.equal(scoped.watches[1]?.quarantined?.digest, digest)
+  // Lifting it (DELETE /watch/web/quarantine) is sent too; then a resumed scoped client gets exactly what it missed.
+  assert.equal((await app.inject({ method: 'DELETE', url: '/watch/web/quarantine', headers: bearer(token({ access: 'admin' })) })).statusCode, 204)
+  await waitFor('the lift on the unscoped stream', () => all.watches.length === 4, 60, 20)
+  assert.equal(all.watches[3]?.quarantined, null)
+  const resumed = new StreamClient(port, { ...bearer(token({ services: ['web'] })), 'last-event-id': resumeAt })
+  t.after(() => resumed.close())
+  await waitFor('the two missed web events', () => resumed.watches.length === 2, 60, 20)
+  assert.deepEqual(resumed.watches.map((w) => [w.service, w.quarantined?.digest ?? null]), [['web', digest], ['web', null]])
+  assert.deepEqual(resumed.records, [])
 })

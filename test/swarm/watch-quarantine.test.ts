@@ -27,7 +27,7 @@ test('swarm: a crashing image under a watched tag: one update, rolled_back, quar
   const docker = await faultyDocker(t)
   const updates = async (): Promise<number> => (await callsOf(docker, 'service update')).length
   const receiver = await noticeReceiver(t)
-  const lines: Array<{ msg?: string, hook?: { skipped?: Array<{ service: string, reason: string }> } }> = []
+  const lines: Array<{ msg?: string, hook?: { examples?: Array<{ skipped?: Array<{ service: string, reason: string }> }> } }> = []
   const logs = new Writable({ write (chunk: Buffer, _encoding, done) { lines.push(JSON.parse(String(chunk))); done() } })
   const app = await build(t, { DOCKER_BIN: docker.bin, DOCKER_COMMAND_TIMEOUT: '30', WATCH: 'true', WATCH_INTERVAL: '1h', UPDATE_TIMEOUT: '180', NOTIFY_URLS: `json+${receiver.url}` }, { loggerInstance: pino({ level: 'info' }, logs) })
 
@@ -61,7 +61,8 @@ test('swarm: a crashing image under a watched tag: one update, rolled_back, quar
     payload: { events: [distributionEvent({ repository: repo, tag: 'stable', digest: crash, host: REGISTRY })] }
   })
   assert.equal(hook.statusCode, 202, hook.body)
-  const skipped = await until('the hook\'s decision', () => lines.find((l) => l.msg === 'push event: nothing to update')?.hook?.skipped)
+  // One summary line per delivery (src/hooks/push-summary.ts): its example names the skipped service and why.
+  const skipped = await until('the hook\'s decision', () => lines.find((l) => l.msg === 'push events: nothing to update')?.hook?.examples?.[0]?.skipped)
   assert.deepEqual(skipped.map((s) => s.service), [name])
   assert.match(skipped[0]!.reason, /quarantined/)
   assert.equal(await updates(), 1, 'the push hook started no update')
