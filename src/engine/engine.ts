@@ -87,11 +87,14 @@ export class UpdateEngine {
 
   /**
    * `docker service rollback` through the service's lane (rollback.ts): refused 409
-   * CU_NO_PREVIOUS_SPEC, with nothing queued, when Swarm keeps no previous spec for it.
+   * CU_NO_PREVIOUS_SPEC, with nothing queued, when Swarm keeps no previous spec for it and no
+   * update of it is running or queued.
    */
   rollback (service: ServiceState, request: Omit<UpdateRequest, 'tag' | 'action'>, arrivedAt: number): ReturnType<ServiceUpdater['submit']> {
     this.#updater.check(service, request)
-    if (service.previousImage === undefined) throw new NoPreviousSpec(service.name)
+    // An update running or queued in the lane will leave a previous spec: the rollback waits for
+    // it, and Docker's own refusal answers the same 409 if there is still none then.
+    if (service.previousImage === undefined && !this.#updater.busy(service.id)) throw new NoPreviousSpec(service.name)
     return this.#updater.submit(service, { ...request, action: 'rollback' }, arrivedAt)
   }
 

@@ -77,6 +77,12 @@ export class Lanes<J extends LaneJob> {
     this.next(key)
   }
 
+  /** Has the lane a job, running (or still watched after a timeout) or queued? */
+  occupied (key: string): boolean {
+    const lane = this.#lanes.get(key)
+    return lane !== undefined && (lane.current !== undefined || lane.queue.length > 0)
+  }
+
   /** Removes and returns every job that has not started (shutdown cancels them). */
   drainQueued (): J[] {
     const out: J[] = []

@@ -93,6 +93,11 @@ export class ServiceUpdater {
     return loadOf(this.#lanes.jobs())
   }
 
+  /** Is an update of this service running or queued (its lane occupied)? */
+  busy (serviceId: string): boolean {
+    return this.#lanes.occupied(serviceId)
+  }
+
   /** Is this the updater's own service? Waiting for it is impossible: Swarm replaces this process. */
   isSelf (service: ServiceState): boolean {
     return this.#selfServiceId !== undefined && (service.id === this.#selfServiceId || service.name === this.#selfServiceId)

@@ -35,3 +35,18 @@ test('POST /rollback: bad bodies are 400, a token scoped to other services 403 C
   assert.equal(scoped.json<{ code: string }>().code, 'CU_FORBIDDEN')
   assert.deepEqual(docker.calls, [])
 })
+
+test('POST /rollback while an update of a service never updated is running: queued behind it in the lane, not refused 409 (the update leaves a previous spec)', async (t) => {
+  const docker = new FakeDocker()
+  const web = docker.addService('web', IMAGE)
+  web.outcomes = ['never']
+  docker.registry.set('127.0.0.1:5000/web:latest', 'sha256:' + 'b'.repeat(64))
+  const app = await build(t, {}, { runner: docker.runner })
+  const update = await app.inject({ method: 'POST', url: '/update', headers: { ...bearer(), 'content-type': 'application/json' }, payload: { appName: 'web', wait: false } })
+  assert.equal(update.statusCode, 202, update.body)
+  const res = await postRollback(app, { appName: 'web', wait: false })
+  assert.equal(res.statusCode, 202, res.body)
+  assert.equal(res.json<{ action: string, status: string }>().action, 'rollback')
+  assert.equal(res.json<{ status: string }>().status, 'queued', 'it waits for the running update')
+  assert.deepEqual(docker.calls.filter((args) => args[1] === 'rollback'), [], 'nothing is rolled back while the update runs')
+})
