@@ -19,7 +19,8 @@ import type { StoredUpdate, UpdateState } from '../store/records.js'
  * - `pending_approval` → `queued` (approved), `held` (approved while a gate is closed), `rejected`,
  *   `expired` (APPROVAL_TTL), `superseded`, `cancelled`, `failed`.
  * - `verifying` (Swarm completed; the post-rollout check runs) → `completed`, `rolled_back` (the
- *   check failed and the updater rolled back), `failed`, `timeout`, `superseded`, `cancelled`.
+ *   check failed and the updater rolled back), `paused` (Swarm paused that rollback), `failed`,
+ *   `timeout`, `superseded`, `cancelled`.
  * - The final states go nowhere.
  */
 const allowed: { readonly [from in UpdateState]: readonly UpdateState[] } = {
@@ -27,7 +28,7 @@ const allowed: { readonly [from in UpdateState]: readonly UpdateState[] } = {
   held: ['queued', 'pending_approval', 'superseded', 'cancelled', 'failed'],
   pending_approval: ['queued', 'held', 'rejected', 'expired', 'superseded', 'cancelled', 'failed'],
   updating: ['verifying', 'completed', 'rolled_back', 'paused', 'failed', 'superseded', 'timeout', 'cancelled'],
-  verifying: ['completed', 'rolled_back', 'failed', 'superseded', 'timeout', 'cancelled'],
+  verifying: ['completed', 'rolled_back', 'paused', 'failed', 'superseded', 'timeout', 'cancelled'],
   timeout: ['updating', 'verifying', 'completed', 'rolled_back', 'paused', 'failed', 'superseded', 'cancelled'],
   completed: [],
   rolled_back: [],

@@ -1,7 +1,7 @@
 import { openSideConnection } from './side-connection.js'
 
 /**
- * Freezes in force (DESIGN §8), in the record store's database (table of migration 4,
+ * Freezes in force (DESIGN §8), in the record store's database (table of migration 5,
  * src/store/sqlite-schema.ts) through a connection of its own, as the watch store does: WAL lets
  * both connections of the process read and write the one file. Synchronous; every failure is a
  * StoreUnavailable naming the file.

@@ -31,7 +31,7 @@ test('the transition table has a row for every state, and final states go nowher
 test('the gates and the post-rollout check move records only as DESIGN §8 says', () => {
   assert.equal(mayMove('updating', 'verifying'), true)
   assert.equal(mayMove('verifying', 'rolled_back'), true, 'a failed check rolls back')
-  assert.equal(mayMove('verifying', 'paused'), false, 'Swarm already completed it')
+  assert.equal(mayMove('verifying', 'paused'), true, 'Swarm may pause the rollback after a failed check (verify.ts)')
   assert.equal(mayMove('held', 'updating'), false, 'a held update is queued first, through its lane')
   assert.equal(mayMove('pending_approval', 'rejected'), true)
   assert.equal(mayMove('held', 'rejected'), false, 'only a pending approval is rejected')
