@@ -35,6 +35,9 @@ test('the gates and the post-rollout check move records only as DESIGN §8 says'
   assert.equal(mayMove('held', 'updating'), false, 'a held update is queued first, through its lane')
   assert.equal(mayMove('pending_approval', 'rejected'), true)
   assert.equal(mayMove('held', 'rejected'), false, 'only a pending approval is rejected')
+  // No code makes these (held.ts): a record is born held or pending, and a held one was decided.
+  assert.equal(mayMove('queued', 'held'), false, 'a queued update is past its gates')
+  assert.equal(mayMove('held', 'pending_approval'), false, 'a held update is not sent back for approval')
   assert.equal(mayMove('queued', 'expired'), false)
 })
 
