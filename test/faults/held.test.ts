@@ -87,4 +87,28 @@ describe('faults: held updates', { skip: swarmSkip, concurrency: true }, () => {
     assert.equal(after.status, 'held', JSON.stringify(after))
     assert.equal(after.supersededBy, undefined)
   })
+  test('faults: approving while the window is closed, where an unapproved update of the same tag is held, leaves one held record (the approved one)', async (t) => {
+    const name = uniqueName('cu-held-two')
+    const opens = Math.floor(Date.now() / DAY) * DAY + 3 * DAY
+    const window = `${NAMES[new Date(opens).getUTCDay()]} 00:00-24:00 UTC`
+    await pushImage(name, 'latest')
+    await createService(t, name, `${REGISTRY}/${name}:latest`, ['--label', `container-updater.window=${window}`, '--label', 'container-updater.on-push=true'])
+    const docker = await faultyDocker(t)
+    const app = await faultApp(t, docker)
+    const doc = await openApi(app)
+    await pushHook(app, name, (await pushImage(name, 'latest')).digest)
+    const held = await until('a held record', async () => (await recordsOf(app, name)).find((r) => r.status === 'held'))
+    // The operator asks for approvals from now on: the next push waits for an admin.
+    await dockerCli('service', 'update', '--quiet', '--detach', '--label-add', 'container-updater.approve=true', name)
+    await pushHook(app, name, (await pushImage(name, 'latest')).digest)
+    const pending = await until('a pending record', async () => (await recordsOf(app, name)).find((r) => r.status === 'pending_approval'))
+    const approved = await app.inject({ method: 'POST', url: `/updates/${pending.updateId}/approve`, headers: bearer(token({ access: 'admin' })) })
+    assert.equal(approved.statusCode, 200, approved.body)
+    assert.equal(approved.json().status, 'held')
+    const older = await getRecord(app, doc, held.updateId)
+    assert.equal(older.status, 'superseded', JSON.stringify(older))
+    assert.equal(older.supersededBy, pending.updateId)
+    assert.deepEqual((await recordsOf(app, name)).filter((r) => r.status === 'held').map((r) => r.updateId), [pending.updateId])
+    assert.equal((await callsOf(docker, 'service update')).length, 0, 'nothing reached Swarm')
+  })
 })
