@@ -1,3 +1,5 @@
+import { parseDuration } from '../durations.js'
+
 /**
  * The post-rollout check a service asks for with its labels (DESIGN §8, docs/API.md "Post-rollout
  * check"): `container-updater.check.url` turns it on; `check.status`, `check.for`,
@@ -19,17 +21,9 @@ export interface CheckSettings {
 }
 
 const defaults = { status: '200-399', for: '30s', interval: '5s', timeout: '5s' } as const
-const durationPattern = /^(\d{1,7})(ms|s|m|h)$/
-const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
 /** Bounds that keep a check meaningful: a check of a day holds its lane that long. */
 const MAX_FOR_MS = 24 * 3_600_000
 const MAX_REQUEST_MS = 3_600_000
-
-/** Milliseconds of `90s`, `500ms`, `2m`, `1h`; undefined when `text` is not one. */
-export function parseCheckDuration (text: string): number | undefined {
-  const match = durationPattern.exec(text.trim())
-  return match === null ? undefined : Number(match[1]) * unitMs[match[2] as keyof typeof unitMs]
-}
 
 /** `200-399`, `200`, `200,204,300-302` → inclusive ranges; undefined when not that. */
 export function parseStatusRanges (text: string): Array<readonly [number, number]> | undefined {
@@ -68,9 +62,9 @@ export function checkSettings (labels: Readonly<Record<string, string>>): CheckS
   const durations: Record<'for' | 'interval' | 'timeout', number> = { for: 0, interval: 0, timeout: 0 }
   for (const name of ['for', 'interval', 'timeout'] as const) {
     const text = label(name) ?? defaults[name]
-    const ms = parseCheckDuration(text)
     const max = name === 'for' ? MAX_FOR_MS : MAX_REQUEST_MS
-    if (ms === undefined || ms > max || (name !== 'for' && ms === 0)) {
+    const ms = parseDuration(text, { min: name === 'for' ? 0 : 1, max })
+    if (ms === undefined) {
       return { invalid: `label ${CHECK_LABEL_PREFIX}${name}=${JSON.stringify(text.slice(0, 64))} is not a duration${name === 'for' ? '' : ' above 0'} up to ${max / 3_600_000} h (e.g. 500ms, 5s, 2m)` }
     }
     durations[name] = ms

@@ -10,6 +10,7 @@ import { servicesOfStack, servicesRunning } from './find-services.js'
 import type { RecordEvent, UpdateRequest } from './types.js'
 import type { ServiceUpdater } from './updater.js'
 import type { FreezeBoard } from './gates/freezes.js'
+import { isAutomatic } from './gates/gates.js'
 import type { Freeze } from '../store/freeze-store.js'
 
 export type Target = { image: string } | { stack: string }
@@ -81,7 +82,7 @@ export class UpdateEngine {
    */
   update (service: ServiceState, request: UpdateRequest, arrivedAt = Date.now()): ReturnType<ServiceUpdater['submit']> {
     const job = this.#updater.submit(service, request, arrivedAt)
-    if (isExplicit(request.trigger)) this.#told(service)
+    if (!isAutomatic(request.trigger)) this.#told(service)
     return job
   }
 
@@ -100,7 +101,7 @@ export class UpdateEngine {
 
   updateMany (services: readonly ServiceState[], request: BatchRequest): { batch: StoredBatch, jobs: Array<ReturnType<ServiceUpdater['submit']>> } {
     const submitted = submitBatch(this.#updater, services, request)
-    if (isExplicit(request.trigger)) {
+    if (!isAutomatic(request.trigger)) {
       const queued = new Set(submitted.jobs.map((job) => job.record.service))
       for (const service of services) if (queued.has(service.name)) this.#told(service)
     }
@@ -215,5 +216,4 @@ export class UpdateEngine {
   }
 }
 
-const isExplicit = (trigger: UpdateRequest['trigger']): boolean => trigger === 'api' || trigger === 'ui'
 const digestIn = (image: string | null | undefined): string | undefined => /@(sha256:[0-9a-f]{64})$/.exec(image ?? '')?.[1]

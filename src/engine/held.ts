@@ -172,9 +172,16 @@ export class HeldUpdates {
     return `waiting for approval: POST ${this.#options.approveUrl(record.updateId)} with an admin token (or …/reject); expires at ${expires}`
   }
 
+  /** One record per state, service and tag: one tracked where another waits (approved while a gate is closed) supersedes it. */
   #track (job: Job): void {
     const { record } = job
-    this.#parked.set(keyOf(record.status, record.serviceId, job.joinKey), job)
+    const key = keyOf(record.status, record.serviceId, job.joinKey)
+    const occupant = this.#parked.get(key)
+    if (occupant !== undefined && occupant !== job) {
+      occupant.record.supersededBy = record.updateId
+      this.#end(occupant, 'superseded', `replaced by update ${record.updateId}`)
+    }
+    this.#parked.set(key, job)
     const at = record.status === 'held' ? Date.parse(record.heldUntil ?? record.startedAt) : Date.parse(record.startedAt) + this.#options.approvalTtlMs
     this.#schedule(job, at)
   }

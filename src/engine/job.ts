@@ -12,6 +12,8 @@ export interface Job {
   blocking: boolean
   /** its `service update` call is in flight: the lane stays blocked even past the deadline */
   writing: boolean
+  /** its post-rollout check runs (verify.ts): the lane stays blocked even past the deadline */
+  checking: boolean
   final: boolean
   /** the service as resolved by the request, when the job starts at once: no need to read it again */
   snapshot?: ServiceState | undefined
@@ -60,7 +62,7 @@ export function jobFrom (record: StoredUpdate, tag?: string, snapshot?: ServiceS
   const done = new Promise<void>((resolve) => { markDone = resolve })
   // A rollback joins only a rollback waiting to start, never an update (and no update joins it).
   const joinKey = record.action === 'rollback' ? ROLLBACK_JOIN_KEY : tag ?? ''
-  return { record, tag, joinKey, started: false, blocking: false, writing: false, final: false, snapshot, watch: new AbortController(), done, markDone }
+  return { record, tag, joinKey, started: false, blocking: false, writing: false, checking: false, final: false, snapshot, watch: new AbortController(), done, markDone }
 }
 
 /**

@@ -75,10 +75,11 @@ export class JobLedger {
 
   /**
    * A timed-out job lets the next update of its service start, but never while its own
-   * `service update` call is in flight: a write landing after the next one would be credited to it.
+   * `service update` call is in flight (a write landing after the next one would be credited to
+   * it), nor while its post-rollout check runs (the next update would abort the check).
    */
   unblock (job: Job): void {
-    if (!job.blocking || job.writing || job.record.status !== 'timeout') return
+    if (!job.blocking || job.writing || job.checking || job.record.status !== 'timeout') return
     job.blocking = false
     job.releaseSlot?.()
     this.#options.onUnblocked(job)

@@ -34,7 +34,8 @@ export function resumeUnfinished ({ store, ledger, lanes, watcher, held }: Recov
     }
     ledger.adopt(job)
     job.started = true
-    job.blocking = false
+    // Nobody waits for it any more, so a next request may replace it; but a post-rollout check holds its lane (verify.ts).
+    job.blocking = stored.status === 'verifying'
     lanes.adopt(stored.serviceId, job)
     watcher.resume(job).catch(() => {})
     resumed++

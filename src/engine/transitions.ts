@@ -13,21 +13,24 @@ import type { StoredUpdate, UpdateState } from '../store/records.js'
  *   timed out, `timeout`, or `cancelled` at a restart that finds no base version.
  * - `timeout` → `updating` (a queued job whose caller left starts later), `verifying`, and every
  *   end: the update is still watched and reaches its real end.
- * - `held` (an automatic update outside its window or under a freeze, DESIGN §8) → `queued` when
- *   the gate opens; `superseded` by a newer update of the service; `pending_approval` when the
- *   service also asks for approval; `cancelled`, `failed`.
+ * - `held` (an automatic update outside its window or under a freeze, DESIGN §8; born so, or an
+ *   approved `pending_approval`) → `queued` when the gate opens; `superseded` by a newer update of
+ *   the service; `cancelled`, `failed`. Never back to `pending_approval`: a held record was decided
+ *   (the label asked no approval when it was parked, or an admin approved it; the store keeps no
+ *   mark of which), so an approve label added meanwhile applies to the next automatic update.
  * - `pending_approval` → `queued` (approved), `held` (approved while a gate is closed), `rejected`,
  *   `expired` (APPROVAL_TTL), `superseded`, `cancelled`, `failed`.
  * - `verifying` (Swarm completed; the post-rollout check runs) → `completed`, `rolled_back` (the
- *   check failed and the updater rolled back), `failed`, `timeout`, `superseded`, `cancelled`.
+ *   check failed and the updater rolled back), `paused` (Swarm paused that rollback), `failed`,
+ *   `timeout`, `superseded`, `cancelled`.
  * - The final states go nowhere.
  */
 const allowed: { readonly [from in UpdateState]: readonly UpdateState[] } = {
-  queued: ['updating', 'held', 'timeout', 'cancelled', 'failed', 'superseded'],
-  held: ['queued', 'pending_approval', 'superseded', 'cancelled', 'failed'],
+  queued: ['updating', 'timeout', 'cancelled', 'failed', 'superseded'],
+  held: ['queued', 'superseded', 'cancelled', 'failed'],
   pending_approval: ['queued', 'held', 'rejected', 'expired', 'superseded', 'cancelled', 'failed'],
   updating: ['verifying', 'completed', 'rolled_back', 'paused', 'failed', 'superseded', 'timeout', 'cancelled'],
-  verifying: ['completed', 'rolled_back', 'failed', 'superseded', 'timeout', 'cancelled'],
+  verifying: ['completed', 'rolled_back', 'paused', 'failed', 'superseded', 'timeout', 'cancelled'],
   timeout: ['updating', 'verifying', 'completed', 'rolled_back', 'paused', 'failed', 'superseded', 'cancelled'],
   completed: [],
   rolled_back: [],

@@ -19,6 +19,7 @@ import { hasLabel } from '../docker/labels.js'
 import { resumeUnfinished } from './recovery.js'
 import type { HeldUpdates } from './held.js'
 import { heldUpdates } from './held-wiring.js'
+import { isAutomatic } from './gates/gates.js'
 import { waitForAnswer } from './wait.js'
 
 export type { Answer, RecordEvent, UpdateRequest, UpdaterOptions } from './types.js'
@@ -140,7 +141,8 @@ export class ServiceUpdater {
       job = newJob(service, request, arrivedAt, this.isSelf(service))
       this.#ledger.add(job)
       this.#enqueue(job, arrivedAt)
-      if (request.trigger === 'api' || request.trigger === 'ui') this.held.supersede(service.id, job.record.updateId)
+      // An explicit update decides about the newer image; a rollback does not (held and pending ones stay).
+      if (!isAutomatic(request.trigger) && request.action !== 'rollback') this.held.supersede(service.id, job.record.updateId)
     }
     const joined = job
     return { record: publicRecord(joined.record), wait: async () => this.#wait(joined, arrivedAt + this.#timeoutMs) }

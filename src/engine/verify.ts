@@ -19,8 +19,8 @@ export interface VerifyOptions {
  * `container-updater.check.url` is `verifying` while its URL keeps answering an expected status for
  * `check.for`; then the update is `completed`. One failed request, or labels that cannot be read
  * (fail closed), and the updater runs `docker service rollback`: the update ends `rolled_back` with
- * `message: "post-rollout check failed: …"`. The job holds its lane throughout, so nothing else
- * updates the service meanwhile. Rollbacks (POST /rollback) are not checked.
+ * `message: "post-rollout check failed: …"`. The job holds its lane throughout, past its caller's
+ * deadline and after a restart too, so nothing else updates the service meanwhile. Rollbacks (POST /rollback) are not checked.
  */
 export async function verifyRollout (options: VerifyOptions, job: Job, outcome: Outcome): Promise<Outcome> {
   if (outcome.state !== 'completed' || job.record.action === 'rollback') return outcome
@@ -32,7 +32,16 @@ export async function verifyRollout (options: VerifyOptions, job: Job, outcome: 
   job.record.image = outcome.service.image
   job.record.message = 'Swarm completed the update; the post-rollout check is running'
   options.ledger.save(job)
-  const failure = 'invalid' in settings ? settings.invalid : await runCheck(settings, job.watch.signal, options.fetch ?? fetch)
+  // The check holds the lane, also past the caller's deadline and for a job resumed after a restart
+  // (ledger.unblock waits for it): a next update would abort it. The rollback's write then unblocks.
+  job.blocking = true
+  job.checking = true
+  let failure: string | undefined
+  try {
+    failure = 'invalid' in settings ? settings.invalid : await runCheck(settings, job.watch.signal, options.fetch ?? fetch)
+  } finally {
+    job.checking = false
+  }
   if (failure === undefined) return { ...outcome, message: `${outcome.message}; post-rollout check passed for ${seconds(settings as CheckSettings)}` }
   return rollBack(options, job, outcome.service, `post-rollout check failed: ${failure}`)
 }

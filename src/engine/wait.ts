@@ -5,7 +5,7 @@ import type { Answer } from './types.js'
 
 export interface WaitOptions {
   job: Job
-  /** epoch ms; Infinity for a held update (it has no deadline until it is queued) */
+  /** epoch ms; a held update's caller waits first for it to be queued (held.released), then from there */
   deadline: number
   /** resolves at the shutdown deadline */
   closing: Promise<'closing'>

@@ -62,4 +62,53 @@ describe('faults: held updates', { skip: swarmSkip, concurrency: true }, () => {
     // Onto the newest image of the tag when it started (v3), not the one of the first push.
     assert.equal(digestOf((await inspect(name)).Spec.TaskTemplate.ContainerSpec.Image), v3.digest)
   })
+  test('faults: POST /rollback leaves a held automatic update held (a rollback is no decision about the newer image)', async (t) => {
+    const name = uniqueName('cu-held-rb')
+    const opens = Math.floor(Date.now() / DAY) * DAY + 3 * DAY
+    const window = `${NAMES[new Date(opens).getUTCDay()]} 00:00-24:00 UTC`
+    const v1 = await pushImage(name, 'v1')
+    await createService(t, name, `${REGISTRY}/${name}:v1`, ['--label', `container-updater.window=${window}`, '--label', 'container-updater.on-push=true'])
+    // A previous spec to roll back to, with the same labels.
+    const v2 = await pushImage(name, 'latest')
+    await dockerCli('service', 'update', '--quiet', '--image', `${REGISTRY}/${name}:latest`, name)
+    const v3 = await pushImage(name, 'latest')
+    const docker = await faultyDocker(t)
+    const app = await faultApp(t, docker)
+    const doc = await openApi(app)
+
+    await pushHook(app, name, v3.digest)
+    const held = await until('a held record', async () => (await recordsOf(app, name)).find((r) => r.status === 'held'))
+    const res = await app.inject({ method: 'POST', url: '/rollback', headers: { ...bearer(), 'content-type': 'application/json' }, payload: JSON.stringify({ appName: name }) })
+    assert.equal(res.statusCode, 200, res.body)
+    assert.equal(res.json().action, 'rollback')
+    assert.equal(digestOf((await inspect(name)).Spec.TaskTemplate.ContainerSpec.Image), v1.digest)
+    assert.notEqual(v1.digest, v2.digest)
+    const after = await getRecord(app, doc, held.updateId)
+    assert.equal(after.status, 'held', JSON.stringify(after))
+    assert.equal(after.supersededBy, undefined)
+  })
+  test('faults: approving while the window is closed, where an unapproved update of the same tag is held, leaves one held record (the approved one)', async (t) => {
+    const name = uniqueName('cu-held-two')
+    const opens = Math.floor(Date.now() / DAY) * DAY + 3 * DAY
+    const window = `${NAMES[new Date(opens).getUTCDay()]} 00:00-24:00 UTC`
+    await pushImage(name, 'latest')
+    await createService(t, name, `${REGISTRY}/${name}:latest`, ['--label', `container-updater.window=${window}`, '--label', 'container-updater.on-push=true'])
+    const docker = await faultyDocker(t)
+    const app = await faultApp(t, docker)
+    const doc = await openApi(app)
+    await pushHook(app, name, (await pushImage(name, 'latest')).digest)
+    const held = await until('a held record', async () => (await recordsOf(app, name)).find((r) => r.status === 'held'))
+    // The operator asks for approvals from now on: the next push waits for an admin.
+    await dockerCli('service', 'update', '--quiet', '--detach', '--label-add', 'container-updater.approve=true', name)
+    await pushHook(app, name, (await pushImage(name, 'latest')).digest)
+    const pending = await until('a pending record', async () => (await recordsOf(app, name)).find((r) => r.status === 'pending_approval'))
+    const approved = await app.inject({ method: 'POST', url: `/updates/${pending.updateId}/approve`, headers: bearer(token({ access: 'admin' })) })
+    assert.equal(approved.statusCode, 200, approved.body)
+    assert.equal(approved.json().status, 'held')
+    const older = await getRecord(app, doc, held.updateId)
+    assert.equal(older.status, 'superseded', JSON.stringify(older))
+    assert.equal(older.supersededBy, pending.updateId)
+    assert.deepEqual((await recordsOf(app, name)).filter((r) => r.status === 'held').map((r) => r.updateId), [pending.updateId])
+    assert.equal((await callsOf(docker, 'service update')).length, 0, 'nothing reached Swarm')
+  })
 })

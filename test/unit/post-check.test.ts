@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { checkSettings, parseCheckDuration, parseStatusRanges, type CheckSettings } from '../../src/engine/check-settings.ts'
+import { checkSettings, parseStatusRanges, type CheckSettings } from '../../src/engine/check-settings.ts'
+import { parseDuration } from '../../src/durations.ts'
 import { runCheck } from '../../src/engine/verify.ts'
 import { Swarm } from '../../src/docker/swarm.ts'
 import { ServiceUpdater } from '../../src/engine/updater.ts'
@@ -38,8 +39,10 @@ test('check labels: no check.url, no check; the defaults are 200-399 for 30 s ev
   const s = settings('http://web:8080/health')
   assert.deepEqual([s.status, s.forMs, s.intervalMs, s.timeoutMs], [[[200, 399]], 30_000, 5000, 5000])
   assert.deepEqual(parseStatusRanges('200, 204,300-302'), [[200, 200], [204, 204], [300, 302]])
-  assert.equal(parseCheckDuration('500ms'), 500)
-  assert.equal(parseCheckDuration('2m'), 120_000)
+  assert.equal(parseDuration('500ms'), 500)
+  assert.equal(parseDuration('2m'), 120_000)
+  // One parser for every duration label: a day is a day here too (the range allows 24 h).
+  assert.equal(settings('http://web/h', { [`${P}for`]: '1d' }).forMs, 86_400_000)
 })
 
 test('check labels that cannot be read name the label (and never the URL, which may hold a secret)', () => {
@@ -57,6 +60,7 @@ test('check labels that cannot be read name the label (and never the URL, which 
   assert.match(invalid({ [`${P}for`]: '30' }), /check\.for="30" is not a duration/)
   assert.match(invalid({ [`${P}interval`]: '0s' }), /check\.interval="0s" is not a duration above 0/)
   assert.match(invalid({ [`${P}timeout`]: '2d' }), /check\.timeout/)
+  assert.match(invalid({ [`${P}for`]: '2d' }), /check\.for="2d" is not a duration up to 24 h/)
 })
 
 test('runCheck passes when every request answers an expected status until check.for has passed', async (t) => {

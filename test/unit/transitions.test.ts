@@ -31,10 +31,13 @@ test('the transition table has a row for every state, and final states go nowher
 test('the gates and the post-rollout check move records only as DESIGN §8 says', () => {
   assert.equal(mayMove('updating', 'verifying'), true)
   assert.equal(mayMove('verifying', 'rolled_back'), true, 'a failed check rolls back')
-  assert.equal(mayMove('verifying', 'paused'), false, 'Swarm already completed it')
+  assert.equal(mayMove('verifying', 'paused'), true, 'Swarm may pause the rollback after a failed check (verify.ts)')
   assert.equal(mayMove('held', 'updating'), false, 'a held update is queued first, through its lane')
   assert.equal(mayMove('pending_approval', 'rejected'), true)
   assert.equal(mayMove('held', 'rejected'), false, 'only a pending approval is rejected')
+  // No code makes these (held.ts): a record is born held or pending, and a held one was decided.
+  assert.equal(mayMove('queued', 'held'), false, 'a queued update is past its gates')
+  assert.equal(mayMove('held', 'pending_approval'), false, 'a held update is not sent back for approval')
   assert.equal(mayMove('queued', 'expired'), false)
 })
 

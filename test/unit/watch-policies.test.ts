@@ -103,6 +103,11 @@ test('durations: one number and one unit', () => {
   assert.equal(parseDuration('6h'), 21_600_000)
   assert.equal(parseDuration('1d'), 86_400_000)
   for (const bad of ['', '1', 'm', '1.5h', '1h30m', '-1m', '1w', '1 h', '1M']) assert.equal(parseDuration(bad), undefined, bad)
+  // The one parser of src/durations.ts: the check labels' `ms` too; a range judges the rest.
+  assert.equal(parseDuration('500ms'), 500)
+  assert.equal(parseDuration('500ms', { min: 60_000 }), undefined)
+  assert.equal(parseDuration('8d', { max: 7 * 86_400_000 }), undefined)
+  assert.equal(formatDuration(1500), '1500ms')
   assert.equal(formatDuration(5_400_000), '90m')
   assert.equal(formatDuration(86_400_000), '1d')
   assert.equal(formatDuration(90_000), '90s')

@@ -19,7 +19,11 @@ export interface GateRequest {
   force?: boolean | undefined
 }
 
-/** Registry hooks and the watcher: nobody is waiting to be told no, so they wait instead. */
+/**
+ * The one rule for "automatic vs explicit" (gates, the watcher's notice, superseding what waits):
+ * registry hooks and the watcher are automatic (nobody is waiting to be told no, so they wait
+ * instead); every other request (api, ui, or none named) is explicit, an operator's decision.
+ */
 export const isAutomatic = (trigger: Trigger | undefined): boolean => trigger === 'hook' || trigger === 'watch'
 
 export interface GatesOptions {
