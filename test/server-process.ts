@@ -7,7 +7,7 @@ import { SECRET } from './helper.ts'
 import { until } from './swarm-fixtures.ts'
 
 // The server as it ships, in a child process, for the tests of the process around the engine
-// (test/faults/process.test.ts, test/faults/gates-restart.test.ts).
+// (test/faults/process.test.ts, gates-restart, check-restart, hooks-memory; test/swarm/watch-restart.test.ts).
 const root = new URL('../', import.meta.url).pathname
 
 /** The newest modification time of any file under `dir`. */
@@ -33,9 +33,12 @@ export interface Server {
   output: () => string
 }
 
-/** `node dist/server.js` on a free loopback port; killed (SIGKILL) when the test ends if still running. */
-export async function startServer (t: { after: (fn: () => unknown) => void }, env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [join(root, 'dist', 'server.js')], {
+/**
+ * `node [nodeArgs] dist/server.js` on a free loopback port; killed (SIGKILL) when the test ends if
+ * still running.
+ */
+export async function startServer (t: { after: (fn: () => unknown) => void }, env: Record<string, string>, nodeArgs: string[] = []): Promise<Server> {
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist', 'server.js')], {
     env: { ...process.env, JWT_SECRET: SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', POLL_INTERVAL_MS: '200', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -1,30 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
-import { SECRET, bearer } from '../helper.ts'
+import { bearer } from '../helper.ts'
+import { buildOnce, startServer } from '../server-process.ts'
 import { REGISTRY, swarmSkip, uniqueName, until } from '../swarm-fixtures.ts'
 import { tempDir } from '../unit/store-fixtures.ts'
-
-const root = new URL('../../', import.meta.url).pathname
-
-async function newest (dir: string): Promise<number> {
-  let latest = 0
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) latest = Math.max(latest, (await stat(join(entry.parentPath, entry.name))).mtimeMs)
-  }
-  return latest
-}
-
-/** The server as it ships (dist/), built again only when src/ changed. */
-async function buildOnce (): Promise<void> {
-  const built = await stat(join(root, 'dist', 'server.js')).then((s) => s.mtimeMs, () => 0)
-  if (built > await newest(join(root, 'src'))) return
-  await promisify(execFile)('npm', ['run', 'build'], { cwd: root, timeout: 300_000 })
-}
 
 /** A gauge of the server's own /metrics (prom-client's default process metrics). */
 async function gauge (url: string, name: string): Promise<number> {
@@ -48,17 +29,8 @@ const MB = 1024 * 1024
  */
 test('faults: 400 deliveries with 450 kB event ids to a server with a 128 MB heap: it stays up, its memory returns near its level', { skip: swarmSkip }, async (t) => {
   await buildOnce()
-  const child = spawn(process.execPath, ['--max-old-space-size=128', join(root, 'dist', 'server.js')], {
-    env: { ...process.env, JWT_SECRET: SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: join(tempDir(t), 'data'), WATCH: 'false', EVENTS_STREAM: 'false' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const exited = once(child, 'exit')
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  let output = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  const url = await until('the server to listen', () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], 30_000)
-    .catch((error: Error) => { throw new Error(`${error.message}: ${output}`) })
+  const server = await startServer(t, { DATA_DIR: join(tempDir(t), 'data'), WATCH: 'false', EVENTS_STREAM: 'false' }, ['--max-old-space-size=128'])
+  const { url, child, exited, output } = server
 
   const repo = uniqueName('cu-bigid')
   const delivery = (n: number): string => JSON.stringify({
@@ -75,7 +47,7 @@ test('faults: 400 deliveries with 450 kB event ids to a server with a 128 MB hea
   await Promise.all(Array.from({ length: 16 }, async () => {
     while (next < 404) statuses.push(await post(next++))
   }))
-  assert.equal(child.exitCode, null, `the server is up: ${output.slice(-2000)}`)
+  assert.equal(child.exitCode, null, `the server is up: ${output().slice(-2000)}`)
   assert.equal(statuses.length, 400)
   assert.ok(statuses.every((s) => s === 202), `every delivery answered 202: ${[...new Set(statuses)].join(',')}`)
   // Repeated, a long id is a duplicate: it was remembered (as its hash).

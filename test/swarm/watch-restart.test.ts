@@ -1,12 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
-import { SECRET, bearer } from '../helper.ts'
+import { bearer } from '../helper.ts'
+import { buildOnce, startServer } from '../server-process.ts'
 import { createService, freePort, pushImage, swarmSkip, uniqueName, until } from '../swarm-fixtures.ts'
 import { watchLabels, type WatchEntry } from '../watch-fixtures.ts'
 
@@ -16,38 +16,11 @@ import { watchLabels, type WatchEntry } from '../watch-fixtures.ts'
  * nothing until each service is due by its stored last check (the registry's own access log counts
  * every request), and keeps the quarantine and the first-seen time that min-age counts from.
  */
-const root = new URL('../../', import.meta.url).pathname
-
-async function newest (dir: string): Promise<number> {
-  let latest = 0
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) latest = Math.max(latest, (await stat(join(entry.parentPath, entry.name))).mtimeMs)
-  }
-  return latest
-}
-
-/** dist/ built again only when src/ changed. */
-async function buildOnce (): Promise<void> {
-  const built = await stat(join(root, 'dist', 'server.js')).then((s) => s.mtimeMs, () => 0)
-  if (built > await newest(join(root, 'src'))) return
-  await promisify(execFile)('npm', ['run', 'build'], { cwd: root, timeout: 300_000 })
-}
-
 interface Server { url: string, kill: () => Promise<void> }
 
-async function startServer (t: { after: (fn: () => unknown) => void }, env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [join(root, 'dist', 'server.js')], {
-    env: { ...process.env, JWT_SECRET: SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const exited = once(child, 'exit')
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  let output = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk })
-  const url = await until('the server to listen', () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1], 30_000)
-    .catch((error: Error) => { throw new Error(`${error.message}: ${output}`) })
-  return { url, kill: async () => { child.kill('SIGKILL'); await exited } }
+async function startWatcher (t: { after: (fn: () => unknown) => void }, env: Record<string, string>): Promise<Server> {
+  const server = await startServer(t, env)
+  return { url: server.url, kill: async () => { server.child.kill('SIGKILL'); await server.exited } }
 }
 
 async function watched (server: Server): Promise<Map<string, WatchEntry>> {
@@ -91,7 +64,7 @@ test('swarm: kill -9 mid-cycle and restart on the same DATA_DIR: no burst of che
 
   const data = join(dir, 'state')
   const env = { DATA_DIR: data, WATCH: 'true', WATCH_INTERVAL: '1h', UPDATE_TIMEOUT: '180' }
-  const first = await startServer(t, env)
+  const first = await startWatcher(t, env)
   await checkNow(first)
   const settled = await until('the quarantine and min-age', async () => {
     const all = await watched(first)
@@ -106,7 +79,7 @@ test('swarm: kill -9 mid-cycle and restart on the same DATA_DIR: no burst of che
 
   const killedAt = Date.now()
   const before = access.length
-  const second = await startServer(t, env)
+  const second = await startWatcher(t, env)
   const after = await until('every watched service listed', async () => {
     const all = await watched(second)
     return Object.values(names).every((n) => all.has(n)) ? all : undefined
