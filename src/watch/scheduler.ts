@@ -19,7 +19,7 @@ export interface SchedulerOptions extends Omit<CycleDeps, 'now'> {
   maxSleepMs?: number
   /** how soon after a change of the swarm it is listed again (default 1 s) */
   relistDelayMs?: number
-  /** how long stop() waits for a cycle in flight (default 2 s) */
+  /** how long stop() waits for a cycle in flight (default 250 ms) */
   stopWaitMs?: number
   onCycle?: (views: ServiceView[], durationMs: number) => void
   /** after every listing, checked or not: the views (GET /watch) may have changed */
@@ -85,11 +85,11 @@ export class WatchScheduler {
   }
 
   /**
-   * Stops the timer and waits for a cycle in flight, `waitMs` at most (default 2 s): at shutdown a
+   * Stops the timer and waits for a cycle in flight, `waitMs` at most (default 250 ms): at shutdown a
    * listing or a registry request may hang (Docker down), and the process must still close within
    * SHUTDOWN_GRACE. A cycle that ends later decides nothing more (tick checks `stopped`).
    */
-  async stop (waitMs = this.#options.stopWaitMs ?? 2000): Promise<void> {
+  async stop (waitMs = this.#options.stopWaitMs ?? 250): Promise<void> {
     this.#stopped = true
     this.#closed = true
     clearTimeout(this.#timer)

@@ -99,3 +99,33 @@ test('a service created or relabelled after start is checked at the next listing
   assert.deepEqual(scheduler.views().map((v) => v.serviceId), ['id1'])
   assert.equal(counts.heads, 2, 'nothing else checked')
 })
+
+test('stop() does not wait for a listing that never ends (Docker hung at shutdown), and that cycle decides nothing after it', async (t) => {
+  const records = openSqliteStore({ dataDir: tempDir(t) })
+  const store = openWatchStore(records.file)
+  t.after(() => { store.close(); records.close() })
+  let listed!: () => void
+  const listing = new Promise<void>((resolve) => { listed = resolve })
+  let release!: (services: ServiceState[]) => void
+  let decided = 0
+  const scheduler = new WatchScheduler({
+    store,
+    budget: new RegistryBudget({ maxBackoffMs: 3_600_000 }),
+    limiter: new RequestLimiter(4),
+    checkDigest: async () => { decided++; return { digest, budget: {} } },
+    listTags: async () => ({ tags: [], budget: {}, requests: 1 }),
+    submit: () => undefined,
+    notifyAvailable: () => {},
+    defaultScheduleMs: 3_600_000,
+    // The listing hangs until the test lets it go (a `docker service ls` hung on a dead daemon).
+    listServices: async () => { listed(); return await new Promise<ServiceState[]>((resolve) => { release = resolve }) },
+    stopWaitMs: 10
+  })
+  scheduler.start()
+  await listing
+  // Before the fix, stop() awaited the hung cycle: this await never returned (the test timed out).
+  await scheduler.stop()
+  release([svc(1)])
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(decided, 0, 'the late listing checked nothing')
+})
