@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the test files, once `npm test` has brought up what they need. Most run two files at a time
+# (the real-Swarm files mostly wait on Swarm). The files that make watched services run one at a
+# time, after the others: an updater under test watches every service of the shared test swarm
+# that carries `container-updater.watch`, whichever test made it, and would update it.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+shopt -s nullglob
+serial=(test/swarm/watch-*.test.ts test/faults/watch-*.test.ts test/browser/*.test.ts)
+parallel=()
+for f in test/unit/*.test.ts test/routes/*.test.ts test/swarm/*.test.ts test/faults/*.test.ts test/image/*.test.ts test/cluster/*.test.ts; do
+  case " ${serial[*]} " in *" $f "*) ;; *) parallel+=("$f") ;; esac
+done
+rc=0
+node --import tsx --test --test-concurrency=2 --test-timeout=600000 "${parallel[@]}" || rc=$?
+node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${serial[@]}" || rc=$?
+exit "$rc"
