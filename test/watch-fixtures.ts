@@ -3,26 +3,14 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { bearer } from './helper.ts'
 import { inspect, until } from './swarm-fixtures.ts'
+import type { WatchEntry } from '../src/watch/entry.ts'
 
 /**
  * Helpers of the watcher's real-Swarm tests (test/swarm/watch-*.test.ts): a notification receiver on
  * the loopback, GET /watch by service, and waiting for a service to land on an image.
  */
-export interface WatchEntry {
-  service: string
-  image: string
-  watch: string
-  policy: string
-  schedule: string
-  minAge: string
-  state: string
-  current: { tag: string | null, digest: string | null }
-  available: { image: string, tag: string, digest: string, firstSeenAt: string, eligibleAt: string } | null
-  quarantined: { digest: string, updateId: string, since: string } | null
-  lastCheckedAt: string | null
-  nextCheckAt: string | null
-  message?: string
-}
+/** A service's GET /watch entry, as the route builds it (src/watch/entry.ts). */
+export type { WatchEntry }
 
 export async function watchOf (app: FastifyInstance, service: string): Promise<WatchEntry | undefined> {
   const res = await app.inject({ method: 'GET', url: '/watch', headers: bearer() })
