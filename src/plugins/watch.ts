@@ -9,7 +9,7 @@ import { RegistryBudget, RequestLimiter } from '../watch/budget.js'
 import { parseDuration } from '../watch/durations.js'
 import { LABEL_PREFIX } from '../watch/policies.js'
 import { quarantineOnFailure, RECHECK_AFTER } from '../watch/quarantine.js'
-import { watchEntry, WatchAnnouncer } from '../watch/entry.js'
+import { storeSnapshot, WatchAnnouncer } from '../watch/entry.js'
 import { WatchScheduler } from '../watch/scheduler.js'
 import { openWatchStore, type WatchStore } from '../watch/watch-store.js'
 
@@ -39,13 +39,10 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
   /** the service and digest of each update the watcher started (Docker's own answer is preferred) */
   const submitted = new Map<string, { serviceId: string, digest: string }>()
   // GET /events: a service's entry is sent when what it shows changes (not at every cycle).
-  const announcer = new WatchAnnouncer((entry) => { if (app.hasDecorator('recordStream')) app.recordStream.publishWatch(entry) })
+  const announcer = new WatchAnnouncer((entry) => { if (app.hasDecorator('recordStream')) app.recordStream.publishWatch(entry) },
+    { views: () => scheduler.views(), store: () => storeSnapshot(store) })
   const announce = (): void => {
-    try {
-      announcer.announce(scheduler.views().map((v) => ({ serviceId: v.serviceId, entry: watchEntry(v, store) })))
-    } catch (error) {
-      log.warn({ reason: (error as Error).message }, 'watch: state changes not announced')
-    }
+    announcer.announce().catch((error: unknown) => log.warn({ reason: (error as Error).message }, 'watch: state changes not announced'))
   }
   // Forward reference: the quarantine below, which the scheduler asks before deciding.
   let settling = (_service: string): boolean => false

@@ -7,7 +7,7 @@ import { WATCH_STATES } from '../watch/cycle.js'
 import { SERVICE_NAME_MAX_LENGTH, SERVICE_NAME_PATTERN } from '../docker/names.js'
 import { normalizeRepository } from '../docker/image-ref.js'
 import { currentImage } from '../watch/policies.js'
-import { watchEntry } from '../watch/entry.js'
+import { storeSnapshot, watchEntry } from '../watch/entry.js'
 
 /**
  * The watcher's API (DESIGN §7): its state per service, a check now, lifting a quarantine. Tokens
@@ -48,7 +48,8 @@ export default async function watchRoutes (fastify: FastifyInstance): Promise<vo
     const visible = scheduler.views().filter((v) => app.mayUpdate(request, [v.service]))
     // A registry is named only to a token that sees a service pulling from it.
     const seen = new Set(visible.map((v) => registryOf(v.image)))
-    const services = visible.map((v) => watchEntry(v, store))
+    const stored = storeSnapshot(store)
+    const services = visible.map((v) => watchEntry(v, stored))
     const registries = budget.states().filter((r) => seen.has(r.registry)).map((r) => ({ registry: r.registry, state: r.state, ...(r.until !== undefined && { until: iso(r.until)! }), ...(r.message !== undefined && { message: r.message }) }))
     return { services, registries }
   })

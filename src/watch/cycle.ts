@@ -7,7 +7,9 @@ import type { WatchTraffic } from './metrics.js'
 import { formatDuration } from './durations.js'
 import { currentImage, watchSettings, type WatchMode, type WatchSettings } from './policies.js'
 import { selectTag } from './tag-rules.js'
-import type { WatchStore } from './watch-store.js'
+import { CheckWriter } from './check-writer.js'
+import { forEachInTurns } from './turns.js'
+import type { ServiceCheck, WatchStore } from './watch-store.js'
 
 /**
  * One watch cycle over the services that are due (DESIGN §7): one HEAD per distinct (registry,
@@ -49,8 +51,17 @@ export interface CycleDeps {
   traffic?: WatchTraffic
   /** an update of this service has just ended and its quarantine is being decided: decide nothing yet */
   settling?: (service: ServiceState) => boolean
+  /**
+   * The stored checks by service ID, read once per tick (the scheduler's): kept up to date with
+   * what this cycle writes. Read from the store when not given.
+   */
+  stored?: Map<string, ServiceCheck>
   now?: () => number
 }
+
+/** Every stored check by service ID: one read. */
+export const storedChecks = (store: Pick<WatchStore, 'checks'>): Map<string, ServiceCheck> =>
+  new Map(store.checks().map((c) => [c.serviceId, c]))
 
 /** Swarm is rolling the service (forward or back): the outcome decides, not this cycle. */
 const ROLLING = new Set(['updating', 'rollback_started'])
@@ -76,6 +87,8 @@ const short = (digest: string | undefined): string => digest === undefined ? 'no
 
 export async function runCycle (services: readonly ServiceState[], deps: CycleDeps): Promise<ServiceView[]> {
   const now = deps.now ?? Date.now
+  const stored = deps.stored ?? storedChecks(deps.store)
+  const writer = new CheckWriter(deps.store)
   const digests = new Map<string, Promise<TagDigestCheck>>()
   const listings = new Map<string, Promise<TagList>>()
   // Each distinct request once per cycle, through the limiter (one at a time per repository).
@@ -146,10 +159,12 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
     if (now() < available.eligibleAt) return { ...view, state: 'waiting_min_age', available }
     if (settings.watch === 'notify') {
       const key = `${tag}@${check.digest}`
-      const stored = deps.store.getCheck(service.id)
-      if (stored?.notified !== key) {
+      if (stored.get(service.id)?.notified !== key) {
         deps.notifyAvailable(service, image, reason, check.digest)
-        deps.store.saveCheck({ serviceId: service.id, service: service.name, lastCheckedMs: now(), state: 'update_available', message: reason, notified: key })
+        // Written at once, not behind the cycle: a restart must not notify this digest again.
+        const notified: ServiceCheck = { serviceId: service.id, service: service.name, lastCheckedMs: now(), state: 'update_available', message: reason, notified: key }
+        deps.store.saveCheck(notified)
+        stored.set(service.id, notified)
       }
       return { ...view, state: 'update_available', available, message: reason }
     }
@@ -163,15 +178,25 @@ export async function runCycle (services: readonly ServiceState[], deps: CycleDe
     return { ...view, state: 'updating', available, message: reason }
   }
 
-  const views = await Promise.all(services.map(async (service) => {
+  const settled: Array<Promise<{ view: ServiceView | undefined } | { error: unknown }>> = []
+  const decideAndSave = async (service: ServiceState): Promise<ServiceView | undefined> => {
     const view = await decide(service)
     if (view !== undefined) {
       const registry = registries.get(service.id)
       if (registry !== undefined) deps.traffic?.check(registry, view.state)
-      const stored = deps.store.getCheck(service.id)
-      deps.store.saveCheck({ serviceId: service.id, service: service.name, lastCheckedMs: now(), state: view.state, message: view.message ?? null, notified: stored?.notified ?? null })
+      const saved: ServiceCheck = { serviceId: service.id, service: service.name, lastCheckedMs: now(), state: view.state, message: view.message ?? null, notified: stored.get(service.id)?.notified ?? null }
+      stored.set(service.id, saved)
+      writer.queue(saved)
     }
     return view
-  }))
-  return views.filter((v): v is ServiceView => v !== undefined)
+  }
+  // Started a few per turn of the event loop, each caught at once (a failure waits for the others).
+  await forEachInTurns(services, (service) => {
+    settled.push(decideAndSave(service).then((view) => ({ view }), (error: unknown) => ({ error })))
+  })
+  const outcomes = await Promise.all(settled)
+  await writer.flush()
+  const failed = outcomes.find((o) => 'error' in o)
+  if (failed !== undefined && 'error' in failed) throw failed.error
+  return outcomes.flatMap((o) => 'view' in o && o.view !== undefined ? [o.view] : [])
 }

@@ -1,4 +1,5 @@
 import type { ServiceView } from './cycle.js'
+import { forEachInTurns } from './turns.js'
 import type { WatchStore } from './watch-store.js'
 
 /**
@@ -22,6 +23,16 @@ export interface WatchEntry {
 }
 
 const iso = (ms: number | null | undefined): string | null => ms === null || ms === undefined ? null : new Date(ms).toISOString()
+
+/**
+ * The store's quarantines and checks read once (two statements) for the entries of every service:
+ * not two reads per service, which 500 services made a stall of the event loop (issue #19).
+ */
+export function storeSnapshot (store: Pick<WatchStore, 'quarantines' | 'checks'>): Pick<WatchStore, 'getQuarantine' | 'getCheck'> {
+  const quarantines = new Map(store.quarantines().map((q) => [q.serviceId, q]))
+  const checks = new Map(store.checks().map((c) => [c.serviceId, c]))
+  return { getQuarantine: (id) => quarantines.get(id), getCheck: (id) => checks.get(id) }
+}
 
 export function watchEntry (v: ServiceView & { nextCheckAt: number | null }, store: Pick<WatchStore, 'getQuarantine' | 'getCheck'>): WatchEntry {
   const q = store.getQuarantine(v.serviceId)
@@ -53,28 +64,56 @@ export function shownOf (entry: WatchEntry): string {
   return JSON.stringify(shown)
 }
 
+/** What the announcer reads at each pass: the scheduler's views and the store (or a snapshot of it). */
+export interface AnnouncerSource {
+  views: () => ReadonlyArray<ServiceView & { nextCheckAt: number | null }>
+  store: () => Pick<WatchStore, 'getQuarantine' | 'getCheck'>
+}
+
 /**
  * Keeps what was last announced per service ID and announces what changed since (`publish`); a
- * service no longer watched is forgotten (announced again if it comes back).
+ * service no longer watched is forgotten (announced again if it comes back). A pass looks at a few
+ * services per turn of the event loop (src/watch/turns.ts); asked again during a pass, it makes one
+ * more pass after it, so the last change is always announced.
  */
 export class WatchAnnouncer {
   readonly #sent = new Map<string, string>()
   readonly #publish: (entry: WatchEntry) => void
-  constructor (publish: (entry: WatchEntry) => void) { this.#publish = publish }
+  readonly #source: AnnouncerSource
+  #running: Promise<void> | undefined
+  #again = false
 
-  /** Compares every current entry with the last one announced; returns how many were announced. */
-  announce (entries: ReadonlyArray<{ serviceId: string, entry: WatchEntry }>): number {
-    let n = 0
-    const present = new Set<string>()
-    for (const { serviceId, entry } of entries) {
-      present.add(serviceId)
-      const shown = shownOf(entry)
-      if (this.#sent.get(serviceId) === shown) continue
-      this.#sent.set(serviceId, shown)
-      this.#publish(entry)
-      n++
+  constructor (publish: (entry: WatchEntry) => void, source: AnnouncerSource) {
+    this.#publish = publish
+    this.#source = source
+  }
+
+  /** Resolves when every change up to this call is announced; rejects when the store cannot be read. */
+  async announce (): Promise<void> {
+    if (this.#running !== undefined) {
+      this.#again = true
+      return await this.#running
     }
+    this.#running = (async () => {
+      do {
+        this.#again = false
+        await this.#pass()
+      } while (this.#again)
+    })().finally(() => { this.#running = undefined })
+    return await this.#running
+  }
+
+  async #pass (): Promise<void> {
+    const store = this.#source.store()
+    const present = new Set<string>()
+    await forEachInTurns(this.#source.views(), (view) => {
+      present.add(view.serviceId)
+      const entry = watchEntry(view, store)
+      const shown = shownOf(entry)
+      if (this.#sent.get(view.serviceId) === shown) return
+      this.#sent.set(view.serviceId, shown)
+      this.#publish(entry)
+    })
     for (const id of this.#sent.keys()) if (!present.has(id)) this.#sent.delete(id)
-    return n
   }
 }

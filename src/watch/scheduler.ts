@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { ServiceState } from '../docker/swarm.js'
 import { watchSettings } from './policies.js'
-import { baseView, runCycle, type CycleDeps, type ServiceView, type WatchState } from './cycle.js'
+import { baseView, runCycle, storedChecks, type CycleDeps, type ServiceView, type WatchState } from './cycle.js'
 import { WatchTraffic } from './metrics.js'
+import { forEachInTurns } from './turns.js'
+import type { ServiceCheck } from './watch-store.js'
 
 /**
  * When each watched service is checked (DESIGN §7): every `schedule` (label, else WATCH_INTERVAL)
@@ -65,11 +67,14 @@ export class WatchScheduler {
     return [...this.#views.values()].map((v) => ({ ...v, nextCheckAt: this.#next.get(v.serviceId) ?? null }))
   }
 
-  /** When `service` is due: its stored last check + schedule, or its jittered first check. */
-  dueAt (service: ServiceState): number | undefined {
+  /**
+   * When `service` is due: its stored last check + schedule, or its jittered first check. `stored`:
+   * the stored checks, read once for a whole listing (else the service's is read).
+   */
+  dueAt (service: ServiceState, stored?: ReadonlyMap<string, ServiceCheck>): number | undefined {
     const settings = watchSettings(service.labels, this.#options.defaultScheduleMs)
     if (settings === undefined) return undefined
-    const last = this.#options.store.getCheck(service.id)?.lastCheckedMs
+    const last = (stored !== undefined ? stored.get(service.id) : this.#options.store.getCheck(service.id))?.lastCheckedMs
     if (last !== null && last !== undefined) return last + settings.scheduleMs
     let listed = this.#firstListed.get(service.id)
     if (listed === undefined) {
@@ -131,34 +136,39 @@ export class WatchScheduler {
     const services = await this.#options.listServices()
     // Stopped while listing (shutdown): nothing more is decided.
     if (this.#closed) return
+    // One read of every stored check for the whole tick (not one per service: 500 services made
+    // the event loop wait on SQLite, bench/figures/watch.ts); the cycle keeps it up to date.
+    const stored = storedChecks(this.#options.store)
     const forceAll = this.#forceAll
     const forced = new Set(this.#forced)
     this.#forceAll = false
     this.#forced.clear()
     const due: ServiceState[] = []
     const present = new Set<string>()
-    for (const service of services) {
-      const at = this.dueAt(service)
-      if (at === undefined) continue
+    const listedBefore = this.#listedOnce
+    this.#listedOnce = true
+    await forEachInTurns(services, (service) => {
+      const at = this.dueAt(service, stored)
+      if (at === undefined) return
       present.add(service.id)
       // Created or relabelled since the last listing: checked now (an image change is not: our own
       // updates make those). At start, the stored schedule and the jitter decide (no burst).
       const signature = JSON.stringify(service.labels)
-      const changed = this.#listedOnce && this.#seen.get(service.id) !== signature
+      const changed = listedBefore && this.#seen.get(service.id) !== signature
       this.#seen.set(service.id, signature)
       if (forceAll || forced.has(service.id) || changed || at <= started) {
         due.push(service)
-        continue
+        return
       }
       this.#next.set(service.id, at)
-      this.#views.set(service.id, this.#pending(service))
-    }
-    this.#listedOnce = true
+      this.#views.set(service.id, this.#pending(service, stored))
+    })
+    if (this.#closed) return
     for (const id of [...this.#views.keys(), ...this.#seen.keys()]) if (!present.has(id)) { this.#views.delete(id); this.#next.delete(id); this.#seen.delete(id) }
     if (due.length > 0) {
-      const views = await runCycle(due, { ...this.#options, traffic: this.traffic, now: this.#now })
+      const views = await runCycle(due, { ...this.#options, traffic: this.traffic, stored, now: this.#now })
       for (const view of views) this.#views.set(view.serviceId, view)
-      for (const service of due) this.#next.set(service.id, this.dueAt(service) ?? this.#now())
+      for (const service of due) this.#next.set(service.id, this.dueAt(service, stored) ?? this.#now())
       this.traffic.cycle(this.#now() - started)
       this.#options.onCycle?.(views, this.#now() - started)
     }
@@ -166,10 +176,10 @@ export class WatchScheduler {
   }
 
   /** A service not due: what its labels say now, with the state and message of its last check. */
-  #pending (service: ServiceState): ServiceView {
+  #pending (service: ServiceState, checks: ReadonlyMap<string, ServiceCheck>): ServiceView {
     const last = this.#views.get(service.id)
     const settings = watchSettings(service.labels, this.#options.defaultScheduleMs)!
-    const stored = last === undefined ? this.#options.store.getCheck(service.id) : undefined
+    const stored = last === undefined ? checks.get(service.id) : undefined
     const fresh = baseView(service, settings)
     if (last !== undefined) return { ...last, ...fresh, state: last.state, available: last.available, ...(last.message !== undefined && { message: last.message }) }
     return { ...fresh, state: (stored?.state as WatchState | null) ?? 'up_to_date', ...(stored?.message != null ? { message: stored.message } : stored === undefined ? { message: 'not checked yet' } : {}) }

@@ -24,6 +24,8 @@ export interface WatchStore {
   getCheck: (serviceId: string) => ServiceCheck | undefined
   checks: () => ServiceCheck[]
   saveCheck: (check: ServiceCheck) => void
+  /** Several checks in one transaction (a cycle's, src/watch/check-writer.ts): one commit, not one per service. */
+  saveChecks: (checks: readonly ServiceCheck[]) => void
   getQuarantine: (serviceId: string) => Quarantine | undefined
   quarantines: () => Quarantine[]
   quarantine: (q: Quarantine) => void
@@ -63,6 +65,10 @@ export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore 
     statements.insertSeen.run(image, digest, nowMs)
     return statements.getSeen.get(image, digest)!.first_seen_ms
   })
+  const toRow = (c: ServiceCheck): CheckRow => ({ service_id: c.serviceId, service: c.service, last_checked_ms: c.lastCheckedMs, state: c.state, message: c.message, notified: c.notified })
+  const saveChecks = db.transaction((checks: readonly ServiceCheck[]) => {
+    for (const c of checks) statements.saveCheck.run(toRow(c))
+  })
   return {
     firstSeen: (image, digest, nowMs) => guard('write', () => firstSeen(image, digest, nowMs)),
     getCheck: (serviceId) => guard('read', () => {
@@ -70,9 +76,8 @@ export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore 
       return row === undefined ? undefined : fromCheck(row)
     }),
     checks: () => guard('read', () => statements.checks.all().map(fromCheck)),
-    saveCheck: (c) => guard('write', () => {
-      statements.saveCheck.run({ service_id: c.serviceId, service: c.service, last_checked_ms: c.lastCheckedMs, state: c.state, message: c.message, notified: c.notified })
-    }),
+    saveCheck: (c) => guard('write', () => { statements.saveCheck.run(toRow(c)) }),
+    saveChecks: (checks) => guard('write', () => { saveChecks(checks) }),
     getQuarantine: (serviceId) => guard('read', () => {
       const row = statements.getQuarantine.get(serviceId)
       return row === undefined ? undefined : fromQuarantine(row)

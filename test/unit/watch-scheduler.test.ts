@@ -121,8 +121,11 @@ test('stop() does not wait for a listing that never ends (Docker hung at shutdow
     listServices: async () => { listed(); return await new Promise<ServiceState[]>((resolve) => { release = resolve }) },
     stopWaitMs: 10
   })
+  // The scheduler's timer is unref'd (it never holds the process open): this one holds the test's.
+  const alive = setTimeout(() => {}, 30_000)
   scheduler.start()
   await listing
+  clearTimeout(alive)
   // Before the fix, stop() awaited the hung cycle: this await never returned (the test timed out).
   await scheduler.stop()
   release([svc(1)])
