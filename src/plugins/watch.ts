@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
 import { dockerConfigPath } from '../docker/registry-auth.js'
 import { checkTagDigest } from '../docker/registry-digest.js'
+import { registryHttp } from '../docker/registry-http.js'
 import { TokenCache } from '../docker/registry-session.js'
 import { listTags } from '../docker/registry-tags.js'
 import { RegistryBudget, RequestLimiter } from '../watch/budget.js'
@@ -35,7 +36,8 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
   const budget = new RegistryBudget({ maxBackoffMs: intervalMs })
   const tokens = new TokenCache()
   const log = app.log.child({ component: 'watch' })
-  const registry = { dockerConfigPath: dockerConfigPath(), timeoutMs, tokens }
+  const http = registryHttp()
+  const registry = { dockerConfigPath: dockerConfigPath(), timeoutMs, tokens, fetch: http.fetch }
   /** the service and digest of each update the watcher started (Docker's own answer is preferred) */
   const submitted = new Map<string, { serviceId: string, digest: string }>()
   // GET /events: a service's entry is sent when what it shows changes (not at every cycle).
@@ -105,6 +107,7 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
   app.addHook('onClose', async () => {
     await scheduler.stop()
     store.close()
+    await http.close()
   })
 }
 

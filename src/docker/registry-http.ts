@@ -1,0 +1,30 @@
+import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici'
+
+/**
+ * The watcher's HTTP transport to registries (SessionOptions.fetch): fetch over a connection pool
+ * that keeps a connection open after a HEAD. Node's own fetch closes it after every HEAD (undici's
+ * guard against servers that send a body to a HEAD; registries do not), so each HEAD of a watch
+ * cycle, one per repo:tag, opened a new connection, a TLS handshake with a real registry, and built
+ * the error object that closed it: about a millisecond of the event loop per HEAD here, the largest
+ * cost of a cycle once the store's was gone (issue #19, bench/figures/watch.ts). Everything else is
+ * fetch as before: the same pool rules (4 s idle keep-alive), redirects, abort signals.
+ */
+export interface RegistryHttp {
+  fetch: typeof fetch
+  /** Closes the pool's connections (app close). */
+  close: () => Promise<void>
+}
+
+class KeepAliveAfterHead extends Agent {
+  override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return super.dispatch(options.method === 'HEAD' ? { ...options, reset: false } : options, handler)
+  }
+}
+
+export function registryHttp (): RegistryHttp {
+  const dispatcher = new KeepAliveAfterHead()
+  // undici's own fetch with its own pool: the types are undici's, the same shapes as the global ones.
+  const fetchOverPool = async (input: string | URL | Request, init?: RequestInit): Promise<Response> =>
+    await (undiciFetch as unknown as (input: string | URL | Request, init: RequestInit & { dispatcher: Dispatcher }) => Promise<Response>)(input, { ...init, dispatcher })
+  return { fetch: fetchOverPool as typeof fetch, close: async () => { await dispatcher.close() } }
+}
