@@ -11,7 +11,7 @@ import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici'
  */
 export interface RegistryHttp {
   fetch: typeof fetch
-  /** Closes the pool's connections (app close). */
+  /** Closes the pool's connections at once (app close): a request hung on a registry must not hold the shutdown. */
   close: () => Promise<void>
 }
 
@@ -26,5 +26,5 @@ export function registryHttp (): RegistryHttp {
   // undici's own fetch with its own pool: the types are undici's, the same shapes as the global ones.
   const fetchOverPool = async (input: string | URL | Request, init?: RequestInit): Promise<Response> =>
     await (undiciFetch as unknown as (input: string | URL | Request, init: RequestInit & { dispatcher: Dispatcher }) => Promise<Response>)(input, { ...init, dispatcher })
-  return { fetch: fetchOverPool as typeof fetch, close: async () => { await dispatcher.close() } }
+  return { fetch: fetchOverPool as typeof fetch, close: async () => { await dispatcher.destroy() } }
 }

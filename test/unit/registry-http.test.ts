@@ -52,3 +52,14 @@ test('the transport honours abort signals like fetch', async (t) => {
   const ours = await registry(t)
   await assert.rejects(http.fetch(ours.url, { method: 'HEAD', signal: AbortSignal.abort() }), { name: 'AbortError' })
 })
+
+test('close() ends a request hung on a registry at once (shutdown is not held by it)', async (t) => {
+  const server = createServer(() => { /* never answers */ })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => { server.closeAllConnections(); server.close() })
+  const http = registryHttp()
+  const hung = http.fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/`, { method: 'HEAD' })
+  await new Promise((resolve) => server.once('request', resolve))
+  await http.close()
+  await assert.rejects(hung)
+})
