@@ -5,7 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -98,7 +98,7 @@ async function start (command: string[], env: Record<string, string>, readyPath:
   const port = await freePort()
   const started = performance.now()
   const [file, args] = serverCpu === undefined ? [process.execPath, command] : ['taskset', ['-c', serverCpu, process.execPath, ...command]]
-  const child = spawn(file, args, { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  const child = spawn(file, args, { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env }, stdio: ['ignore', process.env.BENCH_UPDATER_STDOUT !== undefined ? openSync(process.env.BENCH_UPDATER_STDOUT, 'a') : 'ignore', 'inherit'] })
   const url = `http://127.0.0.1:${port}`
   await waitForStatus(url + readyPath, child)
   return { child, url, startedToReadyMs: performance.now() - started }
@@ -118,7 +118,11 @@ const startArgs = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts
 /** BENCH_CPU_PROF=dir: every updater writes a V8 CPU profile there when it exits (bench/profile-top.ts reads them). */
 /** BENCH_SERVER=path: another build of the server (say, the previous commit's dist/server.js), for an A/B. */
 const serverPath = process.env.BENCH_SERVER ?? startArgs.at(-1)!
-const profileArgs = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+/** BENCH_CPU_PROF_INTERVAL=µs: the profile's sampling interval (default 1000). BENCH_NODE_FLAGS: more flags of the updater's node (say --trace-gc, with BENCH_UPDATER_STDOUT=file). */
+const profileArgs = [
+  ...process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-interval=${process.env.BENCH_CPU_PROF_INTERVAL ?? 1000}`] : [],
+  ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+]
 const updaterEnv = { JWT_SECRET: SECRET, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', AUTH_FAILURE_LIMIT: '1000000000' }
 
 /** Each updater keeps its update records in a fresh DATA_DIR, removed when it stops. */
