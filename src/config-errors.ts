@@ -3,6 +3,11 @@
  * given (never a secret's value), what it accepts, and the variable's description for a pattern.
  */
 
+/** A configuration the process cannot start with; its message is one line for operators. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
 /** Variables whose values are secrets: an error names them but never repeats what they hold. */
 const secretVariable = /SECRET|TOKEN|NOTIFY_URLS/
 

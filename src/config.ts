@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { Type, type Static } from '@sinclair/typebox'
 import { envSchema } from 'env-schema'
@@ -6,7 +5,9 @@ import { loadPolicy, type OidcPolicy } from './auth/policy.js'
 import { parseWindows } from './engine/gates/windows.js'
 import { parseRegistryAliases, type RegistryAliases } from './docker/image-match.js'
 import { parseLabelSelector, type LabelSelector } from './docker/labels.js'
-import { describeEnvError, type EnvError } from './config-errors.js'
+import { ConfigError, describeEnvError, type EnvError } from './config-errors.js'
+import { readHookSecrets } from './config-hooks.js'
+import { readSecret } from './config-secrets.js'
 import { NotifyConfigError, parseNotifyOn, parseNotifyUrls, type NotifyEvent, type NotifyTarget } from './notify/targets.js'
 
 /**
@@ -59,7 +60,9 @@ export const EnvSchema = Type.Object({
   NOTIFY_TIMEOUT: Type.Integer({ default: 5000, minimum: 100, description: 'milliseconds per delivery attempt' }),
   NOTIFY_RETRIES: Type.Integer({ default: 3, minimum: 0, maximum: 10, description: 'retries after the first attempt, with backoff' }),
   GITHUB_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret of GitHub\'s package webhooks (at least 16 characters); enables `POST /hooks/github`' })),
+  GITHUB_WEBHOOK_SECRET_FILE: Type.Optional(Type.String({ description: 'file holding `GITHUB_WEBHOOK_SECRET`' })),
   DOCKERHUB_WEBHOOK_TOKEN: Type.Optional(Type.String({ minLength: 32, pattern: '^[A-Za-z0-9_-]+$', description: 'long random token (at least 32 characters of `A-Za-z0-9_-`) in Docker Hub\'s webhook URL; enables `POST /hooks/dockerhub/<token>`' })),
+  DOCKERHUB_WEBHOOK_TOKEN_FILE: Type.Optional(Type.String({ description: 'file holding `DOCKERHUB_WEBHOOK_TOKEN`' })),
   GITHUB_REGISTRY_HOST: Type.String({ default: 'ghcr.io', pattern: '^[A-Za-z0-9.-]+(:[0-9]{1,5})?$', description: 'the registry `POST /hooks/github` acts for: `ghcr.io`, or a GitHub Enterprise Server\'s container registry host; a delivery naming another registry is ignored (`foreign-registry`)' }),
   GITEA_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret of Gitea\'s or Forgejo\'s package webhooks (at least 16 characters); enables `POST /hooks/gitea`' })),
   GITEA_WEBHOOK_SECRET_FILE: Type.Optional(Type.String({ description: 'file holding `GITEA_WEBHOOK_SECRET`' })),
@@ -79,7 +82,7 @@ export const EnvSchema = Type.Object({
 export type Env = Static<typeof EnvSchema>
 export type Config = Omit<Env, 'JWT_SECRET' | 'JWT_SECRET_FILE' | 'JWT_SECRET_PREVIOUS' | 'JWT_SECRET_PREVIOUS_FILE' | 'OIDC_POLICY_FILE' | 'TRUST_PROXY' |
 'NOTIFY_URLS' | 'NOTIFY_URLS_FILE' | 'NOTIFY_SECRET' | 'NOTIFY_SECRET_FILE' | 'NOTIFY_ON' | 'HOOK_REGISTRY_ALIASES' | 'PUSH_LABEL' |
-'GITEA_WEBHOOK_SECRET_FILE' | 'QUAY_WEBHOOK_TOKEN_FILE'> & {
+'GITHUB_WEBHOOK_SECRET_FILE' | 'DOCKERHUB_WEBHOOK_TOKEN_FILE' | 'GITEA_WEBHOOK_SECRET_FILE' | 'QUAY_WEBHOOK_TOKEN_FILE'> & {
   JWT_SECRET: string
   /** Fastify's trustProxy: which hops of X-Forwarded-For are proxies of ours */
   TRUST_PROXY: boolean | number | string[]
@@ -95,11 +98,7 @@ export type Config = Omit<Env, 'JWT_SECRET' | 'JWT_SECRET_FILE' | 'JWT_SECRET_PR
   pushLabel: LabelSelector
 }
 
-export const MIN_SECRET_BYTES = 32
-
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-}
+export { ConfigError }
 
 /** Validates the environment once; throws a ConfigError whose message is one line for operators. */
 export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
@@ -118,6 +117,7 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
   const {
     JWT_SECRET_FILE, JWT_SECRET: inline, JWT_SECRET_PREVIOUS_FILE, JWT_SECRET_PREVIOUS: previousInline, OIDC_POLICY_FILE,
     NOTIFY_URLS, NOTIFY_URLS_FILE, NOTIFY_SECRET, NOTIFY_SECRET_FILE, NOTIFY_ON, HOOK_REGISTRY_ALIASES, PUSH_LABEL,
+    GITHUB_WEBHOOK_SECRET, GITHUB_WEBHOOK_SECRET_FILE, DOCKERHUB_WEBHOOK_TOKEN, DOCKERHUB_WEBHOOK_TOKEN_FILE,
     GITEA_WEBHOOK_SECRET, GITEA_WEBHOOK_SECRET_FILE, QUAY_WEBHOOK_TOKEN, QUAY_WEBHOOK_TOKEN_FILE, ...rest
   } = env
   const secret = readSecret('JWT_SECRET', inline, JWT_SECRET_FILE)
@@ -131,15 +131,10 @@ export function loadConfig (source: NodeJS.ProcessEnv = process.env): Config {
     if (error instanceof NotifyConfigError) throw new ConfigError(error.message)
     throw error
   }
-  const giteaSecret = readSecret('GITEA_WEBHOOK_SECRET', GITEA_WEBHOOK_SECRET, GITEA_WEBHOOK_SECRET_FILE, 16)
-  const quayToken = readSecret('QUAY_WEBHOOK_TOKEN', QUAY_WEBHOOK_TOKEN, QUAY_WEBHOOK_TOKEN_FILE, 32)
-  // The schema's pattern checks the inline value only; a token read from a file is held to it here.
-  if (quayToken !== undefined && !/^[A-Za-z0-9_-]+$/.test(quayToken)) throw new ConfigError('QUAY_WEBHOOK_TOKEN must be made of A-Za-z0-9_- (it is a URL path segment)')
-  const hooks: Pick<Config, 'registryAliases' | 'pushLabel' | 'GITEA_WEBHOOK_SECRET' | 'QUAY_WEBHOOK_TOKEN'> = {
+  const hooks: Pick<Config, 'registryAliases' | 'pushLabel' | 'GITHUB_WEBHOOK_SECRET' | 'DOCKERHUB_WEBHOOK_TOKEN' | 'GITEA_WEBHOOK_SECRET' | 'QUAY_WEBHOOK_TOKEN'> = {
     registryAliases: parseNamed('HOOK_REGISTRY_ALIASES', () => parseRegistryAliases(HOOK_REGISTRY_ALIASES)),
     pushLabel: parseNamed('PUSH_LABEL', () => parseLabelSelector(PUSH_LABEL)),
-    ...(giteaSecret !== undefined && { GITEA_WEBHOOK_SECRET: giteaSecret }),
-    ...(quayToken !== undefined && { QUAY_WEBHOOK_TOKEN: quayToken })
+    ...readHookSecrets(env)
   }
   const config: Config = {
     ...rest,
@@ -181,26 +176,6 @@ function parseNamed<T> (name: string, parse: () => T): T {
     if (error instanceof TypeError) throw new ConfigError(`${name}: ${error.message}`)
     throw error
   }
-}
-
-/** A secret from NAME or NAME_FILE (not both), at least `minBytes` long. */
-function readSecret (name: string, inline: string | undefined, file: string | undefined, minBytes = MIN_SECRET_BYTES): string | undefined {
-  let secret = inline
-  if (file !== undefined) {
-    if (inline !== undefined) throw new ConfigError(`set ${name} or ${name}_FILE, not both`)
-    try {
-      // Secret files usually end with a newline that is not part of the secret.
-      secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '')
-    } catch (error) {
-      throw new ConfigError(`${name}_FILE ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
-    }
-  }
-  if (secret === undefined) return undefined
-  const bytes = Buffer.byteLength(secret)
-  if (bytes < minBytes) {
-    throw new ConfigError(`${file !== undefined ? `${name}_FILE` : name} must hold at least ${minBytes} bytes (got ${bytes})`)
-  }
-  return secret
 }
 
 const proxyNames = new Set(['loopback', 'linklocal', 'uniquelocal'])

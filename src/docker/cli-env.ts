@@ -4,9 +4,10 @@
  *
  * An allow-list, not a deny-list: the updater's own environment holds secrets the CLI has no use
  * for (JWT_SECRET, GITHUB_WEBHOOK_SECRET, GITEA_WEBHOOK_SECRET, DOCKERHUB_WEBHOOK_TOKEN,
- * QUAY_WEBHOOK_TOKEN, NOTIFY_SECRET, NOTIFY_URLS with passwords in them, and whatever a deployment adds), and a name added tomorrow must not leak by
- * default. What passes is what the Docker CLI reads and what the credential helpers it starts
- * for `--with-registry-auth` read (docs/API.md, "Configuration", lists them).
+ * QUAY_WEBHOOK_TOKEN, NOTIFY_SECRET, NOTIFY_URLS with passwords in them, the `_FILE` paths of each,
+ * and whatever a deployment adds), and a name added tomorrow must not leak by default. What passes
+ * is what the Docker CLI reads and what the credential helpers it starts for `--with-registry-auth`
+ * read (docs/API.md, "Configuration", lists them).
  */
 
 /** Names passed on as they are. */
@@ -29,7 +30,7 @@ const NAMES = new Set([
  * Prefixes passed on: the CLI's own settings (DOCKER_HOST, DOCKER_CONFIG, DOCKER_CONTEXT,
  * DOCKER_CERT_PATH, DOCKER_TLS_VERIFY, DOCKER_API_VERSION, …), locale categories, and the
  * settings of docker-credential-ecr-login (AWS_*) and of the Azure helpers (AZURE_*).
- * `DOCKERHUB_WEBHOOK_TOKEN` does not start with `DOCKER_`.
+ * `DOCKERHUB_WEBHOOK_TOKEN` and `DOCKERHUB_WEBHOOK_TOKEN_FILE` do not start with `DOCKER_`.
  */
 const PREFIXES = ['DOCKER_', 'LC_', 'AWS_', 'AZURE_']
 

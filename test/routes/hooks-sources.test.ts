@@ -1,6 +1,9 @@
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { buildApp, type AppOptions } from '../../src/app.ts'
 import { loggerOptions } from '../../src/server.ts'
@@ -8,7 +11,7 @@ import type { PushEvent, PushOrigin } from '../../src/hooks/events.ts'
 import { redactRequestUrl } from '../../src/hooks/redact.ts'
 import { FakeDocker } from '../fake-docker.ts'
 import { bearer, testConfig, token } from '../helper.ts'
-import { fixture, githubHeaders, githubPackage } from '../unit/hooks-payloads.ts'
+import { dockerhubPush, fixture, githubHeaders, githubPackage } from '../unit/hooks-payloads.ts'
 
 const GITEA_SECRET = 'gitea-webhook-secret-0123'
 const QUAY_TOKEN = 'quay-' + 'q'.repeat(40)
@@ -123,6 +126,21 @@ test('github (#24 item 5): a package_url on a loopback registry is 202 ignored a
   const ghes = await setup(t, { GITHUB_REGISTRY_HOST: '127.0.0.1:5000' })
   assert.deepEqual((await post(ghes.app, '/hooks/github', raw, githubHeaders(raw, { secret: GITHUB_SECRET }))).json().accepted, 1)
   assert.deepEqual(ghes.calls[0]!.events.map((e) => `${e.registry}/${e.repository}:${e.tag}`), ['127.0.0.1:5000/octo-org/app:v5'])
+})
+
+test('GITHUB_WEBHOOK_SECRET_FILE and DOCKERHUB_WEBHOOK_TOKEN_FILE: what the files hold is the credential of /hooks/github and /hooks/dockerhub', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cu-hook-files-'))
+  const fileSecret = 'github-file-secret'
+  const fileToken = 'dockerhub-file-token_' + 'f'.repeat(20)
+  writeFileSync(join(dir, 'github'), fileSecret + '\n')
+  writeFileSync(join(dir, 'dockerhub'), fileToken + '\n')
+  // GITHUB_WEBHOOK_SECRET: '' unsets setup's inline secret, as `-e VAR=` does.
+  const { app, calls } = await setup(t, { GITHUB_WEBHOOK_SECRET: '', GITHUB_WEBHOOK_SECRET_FILE: join(dir, 'github'), DOCKERHUB_WEBHOOK_TOKEN_FILE: join(dir, 'dockerhub') })
+  const raw = JSON.stringify(githubPackage({ tag: 'v7' }))
+  assert.equal((await post(app, '/hooks/github', raw, githubHeaders(raw, { secret: GITHUB_SECRET }))).statusCode, 401)
+  assert.equal((await post(app, '/hooks/github', raw, githubHeaders(raw, { secret: fileSecret }))).json().accepted, 1)
+  assert.equal((await post(app, `/hooks/dockerhub/${fileToken}`, JSON.stringify(dockerhubPush({ repo: 'acme/web', tag: 'v7' })), {})).json().accepted, 1)
+  assert.deepEqual(calls.map((c) => c.origin.source), ['github', 'dockerhub'])
 })
 
 test('/metrics counts ignored events by source and reason', async (t) => {

@@ -78,6 +78,7 @@ test('dockerReason keeps the first line without the daemon prefix', () => {
 
 test('the Docker CLI gets an allow-list of the environment: what it and its credential helpers read, no secret', () => {
   const given = 'PATH=/bin HOME=/root JWT_SECRET=x JWT_SECRET_FILE=/run/secrets/x GITHUB_WEBHOOK_SECRET=g DOCKERHUB_WEBHOOK_TOKEN=d NOTIFY_SECRET=n ' +
+    'GITHUB_WEBHOOK_SECRET_FILE=/run/secrets/g DOCKERHUB_WEBHOOK_TOKEN_FILE=/run/secrets/d ' +
     'NOTIFY_URLS=https://u:p@h/x ANY_NEW_SECRET=s DOCKER_CONFIG=/c DOCKER_HOST=tcp://old:2375 https_proxy=http://p:3128 NO_PROXY=localhost ' +
     'LC_ALL=C.UTF-8 LANG=C TMPDIR=/t AWS_REGION=eu-west-1'
   const env = dockerEnv(Object.fromEntries(given.split(' ').map((pair) => pair.split(/=(.*)/s).slice(0, 2))), 'unix:///tmp/d.sock')
