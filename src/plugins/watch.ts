@@ -106,8 +106,9 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
   app.addHook('onReady', async () => { if (config.WATCH) scheduler.start() })
   app.addHook('onClose', async () => {
     await scheduler.stop()
-    store.close()
+    // The pool first: a request hung on a registry ends now, before the store its answer would reach.
     await http.close()
+    store.close()
   })
 }
 

@@ -95,11 +95,16 @@ export class WatchAnnouncer {
       return await this.#running
     }
     this.#running = (async () => {
-      do {
-        this.#again = false
-        await this.#pass()
-      } while (this.#again)
-    })().finally(() => { this.#running = undefined })
+      try {
+        do {
+          this.#again = false
+          await this.#pass()
+        } while (this.#again)
+      } finally {
+        // In the same step as the last test of #again: a call between the two would be lost.
+        this.#running = undefined
+      }
+    })()
     return await this.#running
   }
 

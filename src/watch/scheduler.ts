@@ -164,9 +164,19 @@ export class WatchScheduler {
       this.#views.set(service.id, this.#pending(service, stored))
     })
     if (this.#closed) return
+    // The checks of services no longer listed (removed, or their label gone) are forgotten, so the
+    // checks read at every tick stay as many as the watched services (a stack deployed again has
+    // new service IDs). Relabelled back, a service starts afresh: a jittered first check.
+    const listed = new Set(services.map((s) => s.id))
+    const gone = [...stored.keys()].filter((id) => !listed.has(id))
+    if (gone.length > 0) {
+      this.#options.store.forget(gone)
+      for (const id of gone) stored.delete(id)
+    }
     for (const id of [...this.#views.keys(), ...this.#seen.keys()]) if (!present.has(id)) { this.#views.delete(id); this.#next.delete(id); this.#seen.delete(id) }
     if (due.length > 0) {
       const views = await runCycle(due, { ...this.#options, traffic: this.traffic, stored, now: this.#now })
+      if (this.#closed) return
       for (const view of views) this.#views.set(view.serviceId, view)
       for (const service of due) this.#next.set(service.id, this.dueAt(service, stored) ?? this.#now())
       this.traffic.cycle(this.#now() - started)

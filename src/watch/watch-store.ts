@@ -26,6 +26,8 @@ export interface WatchStore {
   saveCheck: (check: ServiceCheck) => void
   /** Several checks in one transaction (a cycle's, src/watch/check-writer.ts): one commit, not one per service. */
   saveChecks: (checks: readonly ServiceCheck[]) => void
+  /** Deletes the checks of these services (no longer watched), in one transaction. */
+  forget: (serviceIds: readonly string[]) => void
   getQuarantine: (serviceId: string) => Quarantine | undefined
   quarantines: () => Quarantine[]
   quarantine: (q: Quarantine) => void
@@ -55,6 +57,7 @@ export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore 
       VALUES (@service_id, @service, @last_checked_ms, @state, @message, @notified)
       ON CONFLICT (service_id) DO UPDATE SET service = excluded.service, last_checked_ms = excluded.last_checked_ms,
       state = excluded.state, message = excluded.message, notified = excluded.notified`),
+    forget: db.prepare<[string]>('DELETE FROM watch_services WHERE service_id = ?'),
     getQuarantine: db.prepare<[string], QuarantineRow>('SELECT * FROM quarantines WHERE service_id = ?'),
     quarantines: db.prepare<[], QuarantineRow>('SELECT * FROM quarantines ORDER BY since_ms'),
     quarantine: db.prepare<QuarantineRow>(`INSERT OR REPLACE INTO quarantines (service_id, service, digest, update_id, since_ms)
@@ -69,6 +72,9 @@ export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore 
   const saveChecks = db.transaction((checks: readonly ServiceCheck[]) => {
     for (const c of checks) statements.saveCheck.run(toRow(c))
   })
+  const forget = db.transaction((ids: readonly string[]) => {
+    for (const id of ids) statements.forget.run(id)
+  })
   return {
     firstSeen: (image, digest, nowMs) => guard('write', () => firstSeen(image, digest, nowMs)),
     getCheck: (serviceId) => guard('read', () => {
@@ -78,6 +84,7 @@ export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore 
     checks: () => guard('read', () => statements.checks.all().map(fromCheck)),
     saveCheck: (c) => guard('write', () => { statements.saveCheck.run(toRow(c)) }),
     saveChecks: (checks) => guard('write', () => { saveChecks(checks) }),
+    forget: (ids) => guard('write', () => { forget(ids) }),
     getQuarantine: (serviceId) => guard('read', () => {
       const row = statements.getQuarantine.get(serviceId)
       return row === undefined ? undefined : fromQuarantine(row)

@@ -72,23 +72,50 @@ test('a tick reads the stored checks once and writes them in a few transactions,
   assert.equal(calls.get('saveCheck') ?? 0, 0, 'no write per service')
   assert.equal(calls.get('checks'), 1, 'one read of every check')
   assert.equal(rows.reduce((a, b) => a + b, 0), 250, 'every service\'s check written')
-  assert.ok(rows.length <= 5 && rows.every((n) => n <= 100), `a few transactions of at most 100 rows (${rows.join(', ')})`)
+  assert.ok(rows.length <= 10 && rows.every((n) => n <= 100), `a few transactions of at most 100 rows (${rows.join(', ')})`)
   assert.equal(store.checks().length, 250)
   assert.ok(watcher.views().every((v) => v.nextCheckAt === store.getCheck(v.serviceId)!.lastCheckedMs! + 3_600_000), 'the next checks come from the checks written')
 })
 
-test('a tick of many services lets the event loop run between them', async (t) => {
+test('a tick of many services lets the event loop run between them: at most 50 decisions per turn', async (t) => {
   const { store } = counted(t)
-  const watcher = scheduler(store, Array.from({ length: 250 }, (_, i) => svc(i)))
+  let turn = 0
+  let counting = true
+  const count = (): void => { turn++; if (counting) setImmediate(count) }
+  setImmediate(count)
+  const perTurn = new Map<number, number>()
+  const watcher = new WatchScheduler({
+    store,
+    budget: new RegistryBudget({ maxBackoffMs: 3_600_000 }),
+    limiter: new RequestLimiter(4),
+    checkDigest: async () => ({ digest, budget: {} }),
+    listTags: async () => ({ tags: [], budget: {}, requests: 1 }),
+    submit: () => undefined,
+    notifyAvailable: () => {},
+    defaultScheduleMs: 3_600_000,
+    listServices: async () => Array.from({ length: 250 }, (_, i) => svc(i)),
+    // Asked once per decision, when it starts: which turn of the event loop each one started in.
+    settling: () => { perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1); return false }
+  })
   watcher.checkNow()
-  let ranDuringTick = false
-  let ticking = true
-  setImmediate(() => { ranDuringTick = ticking })
   // Before: the listing, the registry answers and the decisions were all promises already settled,
-  // so the whole tick ran in one turn and nothing queued behind it ran until it was over.
+  // so all 250 decisions started in one turn and nothing queued behind them ran until they had.
   await watcher.tick()
-  ticking = false
-  assert.ok(ranDuringTick, 'a callback queued when the tick started ran before it ended')
+  counting = false
+  assert.equal([...perTurn.values()].reduce((a, b) => a + b, 0), 250)
+  assert.ok(Math.max(...perTurn.values()) <= 50, `decisions per turn: ${[...perTurn.values()].join(', ')}`)
+})
+
+test('the checks of services no longer listed are forgotten, so a tick reads only as many as are watched', async (t) => {
+  const { store } = counted(t)
+  const services = Array.from({ length: 5 }, (_, i) => svc(i))
+  const watcher = scheduler(store, services)
+  watcher.checkNow()
+  await watcher.tick()
+  assert.equal(store.checks().length, 5)
+  services.splice(0, 2)
+  await watcher.tick()
+  assert.deepEqual(store.checks().map((c) => c.serviceId).sort(), ['id2', 'id3', 'id4'])
 })
 
 test('forEachInTurns: every item once, in order, a turn of the event loop between groups', async () => {
