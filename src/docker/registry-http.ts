@@ -7,7 +7,9 @@ import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici'
  * cycle, one per repo:tag, opened a new connection, a TLS handshake with a real registry, and built
  * the error object that closed it: about a millisecond of the event loop per HEAD here, the largest
  * cost of a cycle once the store's was gone (issue #19, bench/figures/watch.ts). Everything else is
- * fetch as before: the same pool rules (4 s idle keep-alive), redirects, abort signals.
+ * fetch as before: the same pool rules (4 s idle keep-alive), redirects, abort signals. The
+ * `undici` package is at major 6, the one Node 20 bundles (7 needs Node ≥ 20.18.1); on Node 24 it
+ * is a pool of its own beside Node's. Like the pre-flight's GETs on Node 20, it uses no proxy.
  */
 export interface RegistryHttp {
   fetch: typeof fetch
@@ -16,7 +18,7 @@ export interface RegistryHttp {
 }
 
 class KeepAliveAfterHead extends Agent {
-  override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+  override dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandlers): boolean {
     return super.dispatch(options.method === 'HEAD' ? { ...options, reset: false } : options, handler)
   }
 }

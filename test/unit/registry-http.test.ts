@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { registryHttp } from '../../src/docker/registry-http.ts'
+import { describeFailure } from '../../src/docker/registry-session.ts'
 
 /** A loopback server answering as a registry answers a manifest HEAD, counting the connections it accepts. */
 async function registry (t: TestContext): Promise<{ url: string, connections: () => number }> {
@@ -51,6 +52,17 @@ test('the transport honours abort signals like fetch', async (t) => {
   t.after(async () => { await http.close() })
   const ours = await registry(t)
   await assert.rejects(http.fetch(ours.url, { method: 'HEAD', signal: AbortSignal.abort() }), { name: 'AbortError' })
+})
+
+test('a registry that does not answer in time: the TimeoutError fetch gives, which the session reports as such', async (t) => {
+  const server = createServer(() => { /* never answers */ })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => { server.closeAllConnections(); server.close() })
+  const http = registryHttp()
+  t.after(async () => { await http.close() })
+  const error = await http.fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/`, { method: 'HEAD', signal: AbortSignal.timeout(50) }).then(() => undefined, (e: unknown) => e)
+  assert.equal((error as Error).name, 'TimeoutError')
+  assert.equal(describeFailure(error, 50), 'the registry did not answer within 50 ms')
 })
 
 test('close() ends a request hung on a registry at once (shutdown is not held by it)', async (t) => {
