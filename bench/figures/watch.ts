@@ -12,6 +12,11 @@ const exec = promisify(execFile)
 const SERVICES = 500
 const REPOS = 50
 const LATENCY_ROUNDS = quick ? 3 : 5
+/**
+ * Rounds of the /healthz figure: its p99 is the 4th-worst of about 350 samples after 3 rounds,
+ * which one stall of the shared machine moves by a millisecond; 8 rounds give about 950 each.
+ */
+const HEALTHZ_ROUNDS = quick ? 1 : 8
 
 /**
  * The watch figure (issue #19): 500 watched services over 50 distinct repo:tag, one full cycle at a
@@ -181,8 +186,8 @@ exec '${real}' "$@"
     // Inside the busy window nothing but the sampler runs: the cycle is asked for, then the window
     // waited out; /metrics read after it must count the cycle, or the window did not hold it all.
     let rounds = 0
-    while (busyLagMax.length < ROUNDS) {
-      if (++rounds > 2 * ROUNDS) throw new Error('the watch cycles did not end within their /healthz windows')
+    while (busyLagMax.length < HEALTHZ_ROUNDS) {
+      if (++rounds > 2 * HEALTHZ_ROUNDS) throw new Error('the watch cycles did not end within their /healthz windows')
       const done = await cycles()
       await lagMaxMs()
       let stopSampling = sampleHealthz(url)
@@ -208,7 +213,7 @@ exec '${real}' "$@"
     }
     const p99Busy = percentile(busyLatency, 0.99)
     const p99Idle = percentile(idleLatency, 0.99)
-    record({ name: 'watch: /healthz p99 during a cycle', value: p99Busy, baseline: p99Idle, unit: 'ms', baselineLabel: 'idle, same length', target: '≤ 1.2×', met: p99Busy <= 1.2 * p99Idle, note: `${busyLatency.length} and ${idleLatency.length} samples; the updater's event-loop delay max (prom-client's, its 10 ms timer included) during the cycles ${busyLagMax.join(', ')} ms, idle ${idleLagMax.join(', ')} ms` })
+    record({ name: 'watch: /healthz p99 during a cycle', value: p99Busy, baseline: p99Idle, unit: 'ms', baselineLabel: 'idle, same length', target: '≤ 1.2×', met: p99Busy <= 1.2 * p99Idle, note: `${busyLatency.length} and ${idleLatency.length} samples; p50 ${percentile(busyLatency, 0.5).toFixed(2)} vs ${percentile(idleLatency, 0.5).toFixed(2)} ms, p90 ${percentile(busyLatency, 0.9).toFixed(2)} vs ${percentile(idleLatency, 0.9).toFixed(2)} ms; the updater's event-loop delay max (prom-client's, its 10 ms timer included) during the cycles ${busyLagMax.join(', ')} ms, idle ${idleLagMax.join(', ')} ms` })
 
     // Detection: push a new digest, ask for a check, and read when the update started (its record).
     const latencies: number[] = []
