@@ -47,7 +47,7 @@ function counted (t: TestContext): { store: WatchStore, calls: Map<string, numbe
   return { store, calls, rows }
 }
 
-function scheduler (store: WatchStore, services: ServiceState[]): WatchScheduler {
+function scheduler (store: WatchStore, services: ServiceState[], settling?: () => boolean): WatchScheduler {
   return new WatchScheduler({
     store,
     budget: new RegistryBudget({ maxBackoffMs: 3_600_000 }),
@@ -57,7 +57,8 @@ function scheduler (store: WatchStore, services: ServiceState[]): WatchScheduler
     submit: () => undefined,
     notifyAvailable: () => {},
     defaultScheduleMs: 3_600_000,
-    listServices: async () => services
+    listServices: async () => services,
+    ...(settling !== undefined && { settling })
   })
 }
 
@@ -84,19 +85,8 @@ test('a tick of many services lets the event loop run between them: at most 50 d
   const count = (): void => { turn++; if (counting) setImmediate(count) }
   setImmediate(count)
   const perTurn = new Map<number, number>()
-  const watcher = new WatchScheduler({
-    store,
-    budget: new RegistryBudget({ maxBackoffMs: 3_600_000 }),
-    limiter: new RequestLimiter(4),
-    checkDigest: async () => ({ digest, budget: {} }),
-    listTags: async () => ({ tags: [], budget: {}, requests: 1 }),
-    submit: () => undefined,
-    notifyAvailable: () => {},
-    defaultScheduleMs: 3_600_000,
-    listServices: async () => Array.from({ length: 250 }, (_, i) => svc(i)),
-    // Asked once per decision, when it starts: which turn of the event loop each one started in.
-    settling: () => { perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1); return false }
-  })
+  // Asked once per decision, when it starts: which turn of the event loop each one started in.
+  const watcher = scheduler(store, Array.from({ length: 250 }, (_, i) => svc(i)), () => { perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1); return false })
   watcher.checkNow()
   // Before: the listing, the registry answers and the decisions were all promises already settled,
   // so all 250 decisions started in one turn and nothing queued behind them ran until they had.
