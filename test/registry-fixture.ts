@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, writeFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { serveRegistry } from './registry-process.ts'
 import { freePort, until } from './swarm-fixtures.ts'
 
 /**
@@ -24,15 +23,7 @@ export async function startRegistry (t: { after: (fn: () => Promise<unknown>) =>
       }
     })
   }))
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + String(chunk)).slice(-4000) })
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM')
-      await once(child, 'exit')
-    }
-  }
+  const { stderr, stop } = serveRegistry(join(dir, 'config.yml'))
   t.after(async () => {
     await stop()
     await rm(dir, { recursive: true, force: true })
@@ -43,6 +34,6 @@ export async function startRegistry (t: { after: (fn: () => Promise<unknown>) =>
     } catch {
       return undefined
     }
-  }, 30_000).catch((error: Error) => { throw new Error(`${error.message}; registry said: ${stderr}`) })
+  }, 30_000).catch((error: Error) => { throw new Error(`${error.message}; registry said: ${stderr()}`) })
   return { address, stop }
 }

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { createHash, createPrivateKey, createSign, randomBytes, X509Certificate } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { appRootfs, type AppKind } from './app-image.ts'
+import { serveRegistry } from './registry-process.ts'
 import { freePort, until } from './swarm-fixtures.ts'
 
 /**
@@ -122,25 +123,16 @@ export async function startTokenRegistry (t: { after: (fn: () => Promise<unknown
   }
   await allow(address)
 
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] })
   const entries: AccessEntry[] = []
   let partial = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    const lines = (partial + String(chunk)).split('\n')
+  const { stderr, stop } = serveRegistry(join(dir, 'config.yml'), (chunk) => {
+    const lines = (partial + chunk).split('\n')
     partial = lines.pop()!
     for (const line of lines) {
       const match = accessLine.exec(line)
       if (match !== null) entries.push({ method: match[1]!, path: match[2]!, status: Number(match[3]), agent: match[4]! })
     }
   })
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + String(chunk)).slice(-4000) })
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM')
-      await once(child, 'exit')
-    }
-  }
   cleanups.push(stop)
   await until('the token registry to answer', async () => {
     try {
@@ -148,7 +140,7 @@ export async function startTokenRegistry (t: { after: (fn: () => Promise<unknown
     } catch {
       return undefined
     }
-  }, 30_000).catch((error: Error) => { throw new Error(`${error.message}; registry said: ${stderr}`) })
+  }, 30_000).catch((error: Error) => { throw new Error(`${error.message}; registry said: ${stderr()}`) })
 
   let markers = 0
   const accessLog = async (): Promise<AccessEntry[]> => {
