@@ -3,8 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { UpdateRecord as UpdateRecordSchema, errorReplies } from '../schemas/update.js'
 import { RollbackBody } from '../schemas/rollback.js'
-import { ShuttingDown } from '../errors.js'
-import { httpStatusFor } from './state-answers.js'
+import { answerJob } from './job-answer.js'
 import { TriggerHeaders, triggerOf } from './trigger.js'
 
 /**
@@ -39,11 +38,7 @@ export default async function rollbackRoutes (fastify: FastifyInstance): Promise
     const service = await app.engine.resolve(appName, (names) => app.authorizeService(request, names))
     const job = app.engine.rollback(service, { appName, requestedBy: request.principal?.subject, trigger: triggerOf(request) }, arrivedAt)
     request.log.info({ audit: { event: 'accepted', action: 'rollback', subject: request.principal?.subject, tokenId: request.principal?.tokenId, client: request.ip, updateId: job.record.updateId, service: service.name } }, 'rollback accepted')
-    if (wait === false || app.engine.isSelf(service)) return reply.code(202).send(job.record)
-    const answer = await job.wait()
     // A failed rollback answers with its domain error (409 CU_NO_PREVIOUS_SPEC, 502, 503 …), not a record.
-    if (answer.record.status === 'failed' && answer.error !== undefined) throw answer.error
-    if (answer.record.status === 'cancelled') throw answer.error ?? new ShuttingDown()
-    return reply.code(httpStatusFor(answer.record.status) as 200 | 202 | 409 | 504).send(answer.record)
+    return await answerJob(app, reply, service, job, wait)
   })
 }

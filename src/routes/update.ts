@@ -2,13 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { BatchReply, FrozenReply, OutsideWindowReply, PlanReply, UpdateBody, UpdateRecord as UpdateRecordSchema, errorReplies } from '../schemas/update.js'
-import { InvalidTarget, NoTargetAllowed, ServiceNotFound, ShuttingDown, errorBody } from '../errors.js'
+import { InvalidTarget, NoTargetAllowed, ServiceNotFound, errorBody } from '../errors.js'
 import type { StoredBatch, UpdateRecord } from '../store/records.js'
-import { batchHttpStatus, batchStatus, httpStatusFor } from './state-answers.js'
+import { answerJob } from './job-answer.js'
+import { batchHttpStatus, batchStatus } from './state-answers.js'
 import { TriggerHeaders, triggerOf } from './trigger.js'
-
-/** A waited answer, as the engine gives it (routes import nothing of the engine: app.engine is the seam). */
-type Answer = Awaited<ReturnType<ReturnType<FastifyInstance['engine']['update']>['wait']>>
 
 type Body = { appName?: string, image?: string, stack?: string, tag?: string, wait?: boolean, dryRun?: boolean, force?: boolean }
 
@@ -63,11 +61,7 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
     }
     const job = app.engine.update(service, { appName, tag: body.tag, requestedBy: request.principal?.subject, trigger: triggerOf(request), force: body.force }, arrivedAt)
     auditAccepted(request, { updateId: job.record.updateId, service: service.name })
-    // Waiting for our own update is impossible: Swarm stops this process to replace it.
-    if (body.wait === false || app.engine.isSelf(service)) return reply.code(202).send(job.record)
-    const answer = await job.wait()
-    throwFailure(answer)
-    return reply.code(httpStatusFor(answer.record.status)).send(answer.record)
+    return await answerJob(app, reply, service, job, body.wait)
   }
 
   async function updateMany (request: FastifyRequest, reply: FastifyReply, body: Body, arrivedAt: number) {
@@ -99,12 +93,6 @@ export default async function updateRoutes (fastify: FastifyInstance): Promise<v
 function auditAccepted (request: FastifyRequest, what: { [key: string]: unknown }): void {
   const { principal } = request
   request.log.info({ audit: { event: 'accepted', subject: principal?.subject, tokenId: principal?.tokenId, client: request.ip, ...what } }, 'update accepted')
-}
-
-/** A failed update answers with its domain error (404, 502, 503, 504 …), not with a record. */
-function throwFailure (answer: Answer): void {
-  if (answer.record.status === 'failed' && answer.error !== undefined) throw answer.error
-  if (answer.record.status === 'cancelled') throw answer.error ?? new ShuttingDown()
 }
 
 export function batchReply (batch: StoredBatch, records: UpdateRecord[]) {
