@@ -2,10 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
 import { dockerConfigPath } from '../docker/registry-auth.js'
-import { checkTagDigest } from '../docker/registry-digest.js'
-import { registryHttp } from '../docker/registry-http.js'
-import { TokenCache } from '../docker/registry-session.js'
-import { listTags } from '../docker/registry-tags.js'
+import { RegistryWorker } from '../docker/registry-worker.js'
 import { RegistryBudget, RequestLimiter } from '../watch/budget.js'
 import { parseDuration } from '../watch/durations.js'
 import { LABEL_PREFIX } from '../watch/policies.js'
@@ -34,15 +31,14 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
   const timeoutMs = parseDuration(config.WATCH_TIMEOUT)!
   const store = openWatchStore(app.engine.storeFile)
   const budget = new RegistryBudget({ maxBackoffMs: intervalMs })
-  const tokens = new TokenCache()
   const log = app.log.child({ component: 'watch' })
-  const http = registryHttp()
-  const registry = { dockerConfigPath: dockerConfigPath(), timeoutMs, tokens, fetch: http.fetch }
+  // The registry requests run in a thread of their own, off the event loop that answers HTTP.
+  const registry = new RegistryWorker({ dockerConfigPath: dockerConfigPath(), timeoutMs })
   /** the service and digest of each update the watcher started (Docker's own answer is preferred) */
   const submitted = new Map<string, { serviceId: string, digest: string }>()
   // GET /events: a service's entry is sent when what it shows changes (not at every cycle).
   const announcer = new WatchAnnouncer((entry) => { if (app.hasDecorator('recordStream')) app.recordStream.publishWatch(entry) },
-    { views: () => scheduler.views(), store: () => storeSnapshot(store) })
+    { views: () => scheduler.views(), store: () => storeSnapshot(store, (id) => scheduler.lastCheck(id)) })
   const announce = (): void => {
     announcer.announce().catch((error: unknown) => log.warn({ reason: (error as Error).message }, 'watch: state changes not announced'))
   }
@@ -52,8 +48,8 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
     store,
     budget,
     limiter: new RequestLimiter(config.WATCH_CONCURRENCY),
-    checkDigest: (image) => checkTagDigest(image, registry),
-    listTags: (image) => listTags(image, registry),
+    checkDigest: async (image) => await registry.checkDigest(image),
+    listTags: async (image) => await registry.listTags(image),
     defaultScheduleMs: intervalMs,
     settling: (service) => settling(service.name),
     listServices: () => app.engine.listServices(`${LABEL_PREFIX}watch`),
@@ -106,8 +102,8 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
   app.addHook('onReady', async () => { if (config.WATCH) scheduler.start() })
   app.addHook('onClose', async () => {
     await scheduler.stop()
-    // The pool first: a request hung on a registry ends now, before the store its answer would reach.
-    await http.close()
+    // The registry thread first: a request hung on a registry ends now, before the store its answer would reach.
+    await registry.close()
     store.close()
   })
 }
