@@ -1,6 +1,6 @@
 import type { ServiceView } from './cycle.js'
 import { forEachInTurns } from './turns.js'
-import type { WatchStore } from './watch-store.js'
+import type { ServiceCheck, WatchStore } from './watch-store.js'
 
 /**
  * A watched service as GET /watch lists it and as a `watch` event of GET /events carries it: its
@@ -27,9 +27,12 @@ const iso = (ms: number | null | undefined): string | null => ms === null || ms 
 /**
  * The store's quarantines and checks read once (two statements) for the entries of every service:
  * not two reads per service, which 500 services made a stall of the event loop (issue #19).
+ * `lastCheck`: where the last checks are known without reading them (the scheduler's memory of the
+ * checks it read at its listing and wrote since): then only the quarantines are read.
  */
-export function storeSnapshot (store: Pick<WatchStore, 'quarantines' | 'checks'>): Pick<WatchStore, 'getQuarantine' | 'getCheck'> {
+export function storeSnapshot (store: Pick<WatchStore, 'quarantines' | 'checks'>, lastCheck?: (serviceId: string) => ServiceCheck | undefined): Pick<WatchStore, 'getQuarantine' | 'getCheck'> {
   const quarantines = new Map(store.quarantines().map((q) => [q.serviceId, q]))
+  if (lastCheck !== undefined) return { getQuarantine: (id) => quarantines.get(id), getCheck: lastCheck }
   const checks = new Map(store.checks().map((c) => [c.serviceId, c]))
   return { getQuarantine: (id) => quarantines.get(id), getCheck: (id) => checks.get(id) }
 }

@@ -55,6 +55,8 @@ export class WatchScheduler {
   #seen = new Map<string, string>()
   #listedOnce = false
   #next = new Map<string, number>()
+  /** the stored checks read at the last listing, kept up to date by its cycle */
+  #stored: ReadonlyMap<string, ServiceCheck> = new Map()
 
   constructor (options: SchedulerOptions) {
     this.#options = options
@@ -65,6 +67,11 @@ export class WatchScheduler {
   /** The last decision of every watched service, with its next check (GET /watch). */
   views (): Array<ServiceView & { nextCheckAt: number | null }> {
     return [...this.#views.values()].map((v) => ({ ...v, nextCheckAt: this.#next.get(v.serviceId) ?? null }))
+  }
+
+  /** A service's last check as stored (read at each listing, then as its cycle writes them): no store read. */
+  lastCheck (serviceId: string): ServiceCheck | undefined {
+    return this.#stored.get(serviceId)
   }
 
   /**
@@ -139,6 +146,7 @@ export class WatchScheduler {
     // One read of every stored check for the whole tick (not one per service: 500 services made
     // the event loop wait on SQLite, bench/figures/watch.ts); the cycle keeps it up to date.
     const stored = storedChecks(this.#options.store)
+    this.#stored = stored
     const forceAll = this.#forceAll
     const forced = new Set(this.#forced)
     this.#forceAll = false

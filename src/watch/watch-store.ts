@@ -24,9 +24,9 @@ export interface WatchStore {
   getCheck: (serviceId: string) => ServiceCheck | undefined
   checks: () => ServiceCheck[]
   saveCheck: (check: ServiceCheck) => void
-  /** Several checks in one transaction (a cycle's, src/watch/check-writer.ts): one commit, not one per service. */
+  /** Several checks in one statement (a cycle's, src/watch/check-writer.ts): one commit, not one per service. */
   saveChecks: (checks: readonly ServiceCheck[]) => void
-  /** Deletes the checks of these services (no longer watched), in one transaction. */
+  /** Deletes the checks of these services (no longer watched), in one statement. */
   forget: (serviceIds: readonly string[]) => void
   getQuarantine: (serviceId: string) => Quarantine | undefined
   quarantines: () => Quarantine[]
@@ -57,7 +57,14 @@ export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore 
       VALUES (@service_id, @service, @last_checked_ms, @state, @message, @notified)
       ON CONFLICT (service_id) DO UPDATE SET service = excluded.service, last_checked_ms = excluded.last_checked_ms,
       state = excluded.state, message = excluded.message, notified = excluded.notified`),
-    forget: db.prepare<[string]>('DELETE FROM watch_services WHERE service_id = ?'),
+    // A cycle's checks in one statement over a JSON array: SQLite walks the rows, not one call
+    // (and one set of bound parameters) per service from JavaScript (issue #19).
+    saveChecks: db.prepare<[string]>(`INSERT INTO watch_services (service_id, service, last_checked_ms, state, message, notified)
+      SELECT json_extract(value, '$.serviceId'), json_extract(value, '$.service'), json_extract(value, '$.lastCheckedMs'),
+        json_extract(value, '$.state'), json_extract(value, '$.message'), json_extract(value, '$.notified') FROM json_each(?) WHERE true
+      ON CONFLICT (service_id) DO UPDATE SET service = excluded.service, last_checked_ms = excluded.last_checked_ms,
+      state = excluded.state, message = excluded.message, notified = excluded.notified`),
+    forget: db.prepare<[string]>('DELETE FROM watch_services WHERE service_id IN (SELECT value FROM json_each(?))'),
     getQuarantine: db.prepare<[string], QuarantineRow>('SELECT * FROM quarantines WHERE service_id = ?'),
     quarantines: db.prepare<[], QuarantineRow>('SELECT * FROM quarantines ORDER BY since_ms'),
     quarantine: db.prepare<QuarantineRow>(`INSERT OR REPLACE INTO quarantines (service_id, service, digest, update_id, since_ms)
@@ -69,12 +76,6 @@ export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore 
     return statements.getSeen.get(image, digest)!.first_seen_ms
   })
   const toRow = (c: ServiceCheck): CheckRow => ({ service_id: c.serviceId, service: c.service, last_checked_ms: c.lastCheckedMs, state: c.state, message: c.message, notified: c.notified })
-  const saveChecks = db.transaction((checks: readonly ServiceCheck[]) => {
-    for (const c of checks) statements.saveCheck.run(toRow(c))
-  })
-  const forget = db.transaction((ids: readonly string[]) => {
-    for (const id of ids) statements.forget.run(id)
-  })
   return {
     firstSeen: (image, digest, nowMs) => guard('write', () => firstSeen(image, digest, nowMs)),
     getCheck: (serviceId) => guard('read', () => {
@@ -83,8 +84,8 @@ export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore 
     }),
     checks: () => guard('read', () => statements.checks.all().map(fromCheck)),
     saveCheck: (c) => guard('write', () => { statements.saveCheck.run(toRow(c)) }),
-    saveChecks: (checks) => guard('write', () => { saveChecks(checks) }),
-    forget: (ids) => guard('write', () => { forget(ids) }),
+    saveChecks: (checks) => guard('write', () => { statements.saveChecks.run(JSON.stringify(checks.map(({ serviceId, service, lastCheckedMs, state, message, notified }) => ({ serviceId, service, lastCheckedMs, state, message, notified })))) }),
+    forget: (ids) => guard('write', () => { statements.forget.run(JSON.stringify(ids)) }),
     getQuarantine: (serviceId) => guard('read', () => {
       const row = statements.getQuarantine.get(serviceId)
       return row === undefined ? undefined : fromQuarantine(row)

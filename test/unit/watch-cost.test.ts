@@ -165,3 +165,17 @@ test('WatchAnnouncer: a pass reads the store once; a call during a pass makes on
   await announcer.announce()
   assert.equal(sent.length, 121, 'nothing changed, nothing sent')
 })
+
+test('a tick and the announcer\'s pass after it read the stored checks once; the entries carry the checks written', async (t) => {
+  const { store, calls } = counted(t)
+  const watcher = scheduler(store, Array.from({ length: 120 }, (_, i) => svc(i)))
+  const sent: Array<{ service: string, lastCheckedAt: string | null }> = []
+  // As plugins/watch.ts builds it: the last checks from the scheduler's memory, not the store.
+  const announcer = new WatchAnnouncer((entry) => sent.push(entry), { views: () => watcher.views(), store: () => storeSnapshot(store, (id) => watcher.lastCheck(id)) })
+  watcher.checkNow()
+  await watcher.tick()
+  await announcer.announce()
+  assert.equal(calls.get('checks'), 1, 'the tick\'s read only')
+  assert.equal(sent.length, 120)
+  for (const entry of sent) assert.equal(entry.lastCheckedAt, new Date(store.getCheck(`id${entry.service.slice(3)}`)!.lastCheckedMs!).toISOString())
+})
