@@ -32,7 +32,7 @@ port.on('message', (call: RegistryCall) => {
 })
 
 /**
- * Linux: this thread runs at nice +10, below the thread that answers HTTP, so that a watch cycle
+ * Linux: this thread runs at nice 10, below the thread that answers HTTP, so that a watch cycle
  * yields the CPU to requests (the thread's own ID is in /proc/thread-self, and setpriority on a
  * thread ID applies to that thread only). Elsewhere, or where it is refused, it runs as it is.
  */

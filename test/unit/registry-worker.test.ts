@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -71,6 +72,19 @@ test('checks and tag listings are answered by a thread of their own, which keeps
   assert.equal(registry.threadId, thread, 'one thread for them all')
   const missing = await registry.checkDigest(image('9.9.9'))
   assert.equal('unavailable' in missing && missing.unavailable, 'the tag does not exist in the registry (404)')
+})
+
+test('on Linux the thread runs below the HTTP thread\'s priority (nice 10); the process\'s own thread keeps its own', { skip: process.platform !== 'linux' }, async (t) => {
+  // /proc/self/task/<tid>/stat: the 19th field is the thread's nice value (after the `(comm)` field).
+  const niceOf = (tid: string): number => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16])
+  const main = niceOf(String(process.pid))
+  if (main >= 10) return t.skip('the process already runs at nice 10 or more')
+  const registry = new RegistryWorker({ dockerConfigPath: config, timeoutMs: 5000 })
+  t.after(async () => { await registry.close() })
+  await registry.checkDigest(image('1.2.3'))
+  const niced = readdirSync('/proc/self/task').filter((tid) => niceOf(tid) === 10)
+  assert.equal(niced.length, 1, 'one thread at nice 10: the registry thread')
+  assert.equal(niceOf(String(process.pid)), main, 'the main thread untouched')
 })
 
 test('close() answers a request hung on a registry at once, and every request after it', async () => {
