@@ -1,5 +1,3 @@
-import { readlinkSync } from 'node:fs'
-import { getPriority, setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import { checkTagDigest } from './registry-digest.js'
 import { registryHttp } from './registry-http.js'
@@ -10,14 +8,12 @@ import type { RegistryCall, RegistryThreadOptions } from './registry-worker.js'
 /**
  * The watcher's registry client in a thread of its own (started by ./registry-worker.ts): each
  * message is one digest check or one tag listing, answered with what `checkTagDigest` or `listTags`
- * return (plain data, never a credential); its connection pool, token cache, credential reads and
- * garbage are this thread's, not the event loop's that answers HTTP (issue #19). The updater ends
- * it with `terminate()`, which closes its connections at once.
+ * return (plain data, never a credential). Its connection pool, token cache and garbage are this
+ * thread's, not the event loop's that answers HTTP (issue #19); file reads and DNS lookups still
+ * go through the process's shared libuv pool. The updater ends it with `terminate()`, which closes
+ * its connections at once.
  */
-/** The nice value of this thread (Linux): below the HTTP thread's. */
-export const THREAD_NICE = 10
 const port = parentPort!
-lowerPriority()
 const { dockerConfigPath, timeoutMs } = workerData as RegistryThreadOptions
 const http = registryHttp()
 const options = { dockerConfigPath, timeoutMs, tokens: new TokenCache(), fetch: http.fetch }
@@ -30,15 +26,3 @@ port.on('message', (call: RegistryCall) => {
     (error: unknown) => port.postMessage({ id: call.id, failure: (error as Error).message })
   )
 })
-
-/**
- * Linux: this thread runs at nice 10, below the thread that answers HTTP, so that a watch cycle
- * yields the CPU to requests (the thread's own ID is in /proc/thread-self, and setpriority on a
- * thread ID applies to that thread only). Elsewhere, or where it is refused, it runs as it is.
- */
-function lowerPriority (): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1))
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.max(getPriority(tid), THREAD_NICE))
-  } catch { /* not Linux, or not allowed: the default priority */ }
-}

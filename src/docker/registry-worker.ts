@@ -14,7 +14,9 @@ import type { TagList } from './registry-tags.js'
  * The thread starts at the first request (an updater that does not watch has none), is not waited
  * for while nothing is asked of it, and is started again after it stops. Nothing is lost with it:
  * every request asked of a thread that stops, or that does not answer in time, is answered
- * `unavailable` (never thrown), as a registry that did not answer would be.
+ * `unavailable` (never thrown), as a registry that did not answer would be. A thread that stops
+ * before answering anything (its program cannot load) is not started again for a minute: until
+ * then requests are answered `unavailable` at once, with its reason.
  */
 export interface RegistryThreadOptions {
   /** The updater's own Docker config.json (its registry credentials). */
@@ -26,14 +28,18 @@ export interface RegistryThreadOptions {
 export interface RegistryWorkerOptions extends RegistryThreadOptions {
   /** The thread's program (default ./registry-thread): tests start one that fails on demand. */
   program?: string
+  /** A thread stopped on an error (logged by the caller), or could not be started. */
+  onThreadError?: (error: Error) => void
+  now?: () => number
 }
 
 export interface RegistryCall { id: number, op: 'digest' | 'tags', image: string }
 type Answer = { id: number, result: TagDigestCheck | TagList } | { id: number, failure: string }
+type Unavailable = (why: string) => TagDigestCheck | TagList
 
 interface Pending {
   resolve: (answer: TagDigestCheck | TagList) => void
-  unavailable: (why: string) => TagDigestCheck | TagList
+  unavailable: Unavailable
   guard: NodeJS.Timeout
 }
 
@@ -41,6 +47,8 @@ interface Pending {
 const threadProgram = fileURLToPath(new URL(`./registry-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
 /** How long after the thread's own bound a request is answered `unavailable` without it. */
 const GRACE_MS = 2000
+/** How long a thread that stopped before answering anything is not started again. */
+export const RESTART_PAUSE_MS = 60_000
 
 /**
  * Under `node --import tsx` (tests, dev) the program is TypeScript, and worker threads do not
@@ -49,21 +57,27 @@ const GRACE_MS = 2000
  */
 function threadOf (program: string, workerData: RegistryThreadOptions): Worker {
   if (extname(program) !== '.ts') return new Worker(program, { workerData })
-  const code = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(program).href)}) })`
+  const code = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(pathToFileURL(program).href)}) })`
   return new Worker(code, { eval: true, workerData })
 }
 
 export class RegistryWorker {
   readonly #options: RegistryThreadOptions
   readonly #program: string
+  readonly #onThreadError: (error: Error) => void
+  readonly #now: () => number
   readonly #pending = new Map<number, Pending>()
   #worker: Worker | undefined
   #next = 0
   #closed = false
+  /** a thread stopped before answering anything: why, and when one may be started again */
+  #paused: { why: string, until: number } | undefined
 
-  constructor ({ program = threadProgram, ...options }: RegistryWorkerOptions) {
+  constructor ({ program = threadProgram, onThreadError = () => {}, now = Date.now, ...options }: RegistryWorkerOptions) {
     this.#options = options
     this.#program = program
+    this.#onThreadError = onThreadError
+    this.#now = now
   }
 
   /** The running thread's ID (undefined before the first request and after close). */
@@ -85,50 +99,74 @@ export class RegistryWorker {
     await this.#fail('the updater is shutting down')
   }
 
-  async #call (op: RegistryCall['op'], image: string, unavailable: Pending['unavailable']): Promise<TagDigestCheck | TagList> {
+  async #call (op: RegistryCall['op'], image: string, unavailable: Unavailable): Promise<TagDigestCheck | TagList> {
     if (this.#closed) return unavailable('the updater is shutting down')
-    const worker = this.#worker ?? this.#start()
+    if (this.#paused !== undefined && this.#now() < this.#paused.until) {
+      return unavailable(`${this.#paused.why}; next try at ${new Date(this.#paused.until).toISOString()}`)
+    }
     const id = this.#next++
     return await new Promise((resolve) => {
-      const guard = setTimeout(() => {
-        // The thread does not answer within its own bound: it is stuck; a new one serves what follows.
-        this.#fail(`the registry client did not answer within ${this.#options.timeoutMs + GRACE_MS} ms`).catch(() => {})
-      }, this.#options.timeoutMs + GRACE_MS)
+      const guard = setTimeout(() => { this.#overdue(id) }, this.#options.timeoutMs + GRACE_MS)
       this.#pending.set(id, { resolve, unavailable, guard })
-      worker.ref()
-      worker.postMessage({ id, op, image } satisfies RegistryCall)
+      try {
+        const worker = this.#worker ?? this.#start()
+        worker.ref()
+        worker.postMessage({ id, op, image } satisfies RegistryCall)
+      } catch (error) {
+        // The thread could not be started (then none is tried for a while), or this request not handed to it.
+        const why = `the registry client could not be reached: ${(error as Error).message}`
+        if (this.#worker === undefined) this.#paused = { why, until: this.#now() + RESTART_PAUSE_MS }
+        this.#onThreadError(error as Error)
+        this.#answer(id, (pending) => pending.unavailable(why))
+      }
+    })
+  }
+
+  /** No answer within the thread's own bound: it is stuck, and a new one serves what follows. */
+  #overdue (id: number): void {
+    // An answer may be waiting behind this timer (the event loop was held): it is read first.
+    setImmediate(() => {
+      if (this.#pending.has(id)) this.#fail(`the registry client did not answer within ${this.#options.timeoutMs + GRACE_MS} ms`).catch(() => {})
     })
   }
 
   #start (): Worker {
     const worker = threadOf(this.#program, this.#options)
     worker.unref()
+    let answered = false
     worker.on('message', (answer: Answer) => {
-      const pending = this.#pending.get(answer.id)
-      if (pending === undefined) return
-      this.#settle(answer.id, pending, 'result' in answer ? answer.result : pending.unavailable(`the registry client failed: ${answer.failure}`))
+      answered = true
+      this.#answer(answer.id, (pending) => 'result' in answer ? answer.result : pending.unavailable(`the registry client failed: ${answer.failure}`))
     })
     let reason = 'it stopped'
-    worker.on('error', (error) => { reason = error.message })
+    worker.on('error', (error) => {
+      reason = error.message
+      this.#onThreadError(error)
+    })
     worker.on('exit', () => {
-      if (this.#worker === worker) this.#fail(`the registry client stopped: ${reason}`).catch(() => {})
+      if (this.#worker !== worker) return
+      const why = `the registry client stopped: ${reason}`
+      if (!answered) this.#paused = { why, until: this.#now() + RESTART_PAUSE_MS }
+      this.#fail(why).catch(() => {})
     })
     this.#worker = worker
     return worker
   }
 
-  #settle (id: number, pending: Pending, answer: TagDigestCheck | TagList): void {
+  #answer (id: number, answer: (pending: Pending) => TagDigestCheck | TagList): void {
+    const pending = this.#pending.get(id)
+    if (pending === undefined) return
     clearTimeout(pending.guard)
     this.#pending.delete(id)
     if (this.#pending.size === 0) this.#worker?.unref()
-    pending.resolve(answer)
+    pending.resolve(answer(pending))
   }
 
   /** Answers everything pending with `why` and lets the thread go: the next request starts a new one. */
   async #fail (why: string): Promise<void> {
     const worker = this.#worker
     this.#worker = undefined
-    for (const [id, pending] of this.#pending) this.#settle(id, pending, pending.unavailable(why))
+    for (const id of [...this.#pending.keys()]) this.#answer(id, (pending) => pending.unavailable(why))
     await worker?.terminate().catch(() => {})
   }
 }

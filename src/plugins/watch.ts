@@ -33,7 +33,7 @@ async function watch (app: FastifyInstance, { config }: { config: Config }): Pro
   const budget = new RegistryBudget({ maxBackoffMs: intervalMs })
   const log = app.log.child({ component: 'watch' })
   // The registry requests run in a thread of their own, off the event loop that answers HTTP.
-  const registry = new RegistryWorker({ dockerConfigPath: dockerConfigPath(), timeoutMs })
+  const registry = new RegistryWorker({ dockerConfigPath: dockerConfigPath(), timeoutMs, onThreadError: (error) => log.error({ err: error }, 'watch: the registry client thread failed') })
   /** the service and digest of each update the watcher started (Docker's own answer is preferred) */
   const submitted = new Map<string, { serviceId: string, digest: string }>()
   // GET /events: a service's entry is sent when what it shows changes (not at every cycle).

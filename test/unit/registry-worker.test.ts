@@ -4,13 +4,12 @@ import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
-import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { threadId } from 'node:worker_threads'
-import { RegistryWorker } from '../../src/docker/registry-worker.ts'
+import { RESTART_PAUSE_MS, RegistryWorker } from '../../src/docker/registry-worker.ts'
 import { waitFor } from '../wait.ts'
 
 /**
@@ -74,19 +73,6 @@ test('checks and tag listings are answered by a thread of their own, which keeps
   assert.equal('unavailable' in missing && missing.unavailable, 'the tag does not exist in the registry (404)')
 })
 
-test('on Linux the thread runs below the HTTP thread\'s priority (nice 10); the process\'s own thread keeps its own', { skip: process.platform !== 'linux' }, async (t) => {
-  // /proc/self/task/<tid>/stat: the 19th field is the thread's nice value (after the `(comm)` field).
-  const niceOf = (tid: string): number => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16])
-  const main = niceOf(String(process.pid))
-  if (main >= 10) return t.skip('the process already runs at nice 10 or more')
-  const registry = new RegistryWorker({ dockerConfigPath: config, timeoutMs: 5000 })
-  t.after(async () => { await registry.close() })
-  await registry.checkDigest(image('1.2.3'))
-  const niced = readdirSync('/proc/self/task').filter((tid) => niceOf(tid) === 10)
-  assert.equal(niced.length, 1, 'one thread at nice 10: the registry thread')
-  assert.equal(niceOf(String(process.pid)), main, 'the main thread untouched')
-})
-
 test('close() answers a request hung on a registry at once, and every request after it', async () => {
   const registry = new RegistryWorker({ dockerConfigPath: config, timeoutMs: 60_000 })
   const hung = registry.checkDigest(image('hang'))
@@ -116,6 +102,24 @@ test('a thread that does not answer within its bound (+2 s) is replaced; the req
   assert.deepEqual(silent, { unavailable: 'the registry client did not answer within 2050 ms', backoff: false, budget: {}, responses: [] })
   assert.equal(registry.threadId, undefined)
   assert.equal('digest' in await registry.checkDigest(image('ok')), true)
+})
+
+test('a thread that cannot load is reported and not started again for a minute: requests are answered at once, with its reason', async (t) => {
+  let now = Date.parse('2026-12-07T12:00:00Z')
+  const errors: string[] = []
+  const registry = new RegistryWorker({ dockerConfigPath: config, timeoutMs: 5000, program: join(dir, 'missing-thread.js'), now: () => now, onThreadError: (error) => errors.push(error.message) })
+  t.after(async () => { await registry.close() })
+  const first = await registry.checkDigest(image('1.2.3'))
+  assert.ok('unavailable' in first && first.unavailable.startsWith('the registry client stopped: Cannot find module'), JSON.stringify(first))
+  assert.equal(errors.length, 1)
+  const paused = await registry.listTags(image('1.2.3'))
+  assert.ok('unavailable' in paused && paused.unavailable.endsWith('; next try at 2026-12-07T12:01:00.000Z'), JSON.stringify(paused))
+  assert.equal(registry.threadId, undefined, 'no thread started meanwhile')
+  assert.equal(errors.length, 1)
+  now += RESTART_PAUSE_MS
+  const again = await registry.checkDigest(image('1.2.3'))
+  assert.ok('unavailable' in again && again.unavailable.startsWith('the registry client stopped:'))
+  assert.equal(errors.length, 2, 'tried again after the pause')
 })
 
 test('an idle thread does not hold the process open', async () => {
