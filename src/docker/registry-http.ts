@@ -9,7 +9,12 @@ import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici'
  * cost of a cycle once the store's was gone (issue #19, bench/figures/watch.ts). Everything else is
  * fetch as before: the same pool rules (4 s idle keep-alive), redirects, abort signals. The
  * `undici` package is at major 6, the one Node 20 bundles (7 needs Node ≥ 20.18.1); on Node 24 it
- * is a pool of its own beside Node's. Like the pre-flight's GETs on Node 20, it uses no proxy.
+ * is a pool of its own beside Node's.
+ *
+ * Outbound proxies: with Node's own switch NODE_USE_ENV_PROXY=1 (Node 24), Node's `fetch` goes
+ * through HTTP_PROXY / HTTPS_PROXY / NO_PROXY, and so do the pre-flight's GETs. The watcher then
+ * uses Node's `fetch` too, through the same proxy, and gives up the kept connections of its HEADs.
+ * Without it (and on Node 20, whose `fetch` knows no proxy) no request of the updater uses one.
  */
 export interface RegistryHttp {
   fetch: typeof fetch
@@ -23,7 +28,9 @@ class KeepAliveAfterHead extends Agent {
   }
 }
 
-export function registryHttp (): RegistryHttp {
+export function registryHttp (env: NodeJS.ProcessEnv = process.env): RegistryHttp {
+  // The thread that runs it is terminated at close, which ends whatever Node's fetch still holds.
+  if (env.NODE_USE_ENV_PROXY === '1') return { fetch: globalThis.fetch, close: async () => {} }
   const dispatcher = new KeepAliveAfterHead()
   // undici's own fetch with its own pool: the types are undici's, the same shapes as the global ones.
   const fetchOverPool = async (input: string | URL | Request, init?: RequestInit): Promise<Response> =>
