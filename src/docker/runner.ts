@@ -28,6 +28,12 @@ export interface CommandFailure {
 export interface RunOptions {
   /** receives stderr of a call that succeeded: Docker prints warnings there (e.g. an unpinned digest) */
   onStderr?: (stderr: string) => void
+  /**
+   * `services`: stdout is `docker service inspect`'s JSON, of which the caller reads only what a
+   * ServiceState is made of. The spawn helper sends back only that (./inspect-trim.ts), so the
+   * updater parses 300 bytes per service, not 3 KB; a runner may return the whole answer.
+   */
+  trim?: 'services'
 }
 
 /** Runs `docker ARGS…` and resolves stdout; rejects with a CommandFailure. Swappable for tests. */

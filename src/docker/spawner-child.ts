@@ -1,5 +1,6 @@
 import { execFile, type ChildProcess } from 'node:child_process'
 import { allowedInDockerEnv } from './cli-env.js'
+import { trimServices } from './inspect-trim.js'
 import type { HelperReady, SpawnRequest, SpawnResult } from './spawner-protocol.js'
 
 /**
@@ -16,12 +17,12 @@ for (const key of Object.keys(process.env)) if (!allowedInDockerEnv(key)) delete
 
 const running = new Map<number, ChildProcess>()
 
-function start ({ id, bin, args, timeoutMs, maxBuffer }: SpawnRequest): void {
+function start ({ id, bin, args, timeoutMs, maxBuffer, trim }: SpawnRequest): void {
   let child: ChildProcess
   try {
     child = execFile(bin, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer, windowsHide: true }, (error, stdout, stderr) => {
       running.delete(id)
-      const result: SpawnResult = { id, stdout: String(stdout), stderr: String(stderr) }
+      const result: SpawnResult = { id, stdout: error === null && trim === 'services' ? trimServices(String(stdout)) : String(stdout), stderr: String(stderr) }
       if (error !== null) {
         result.error = {
           code: (error as { code?: unknown }).code as string | number | null ?? null,

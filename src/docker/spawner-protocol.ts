@@ -7,6 +7,8 @@ export interface SpawnRequest {
   args: readonly string[]
   timeoutMs: number
   maxBuffer: number
+  /** RunOptions.trim: what of a successful call's stdout is sent back */
+  trim?: 'services'
 }
 
 /** helper → updater: sent once, when it is ready to start calls */

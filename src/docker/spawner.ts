@@ -100,7 +100,7 @@ export function spawnerRunner ({ bin, timeoutMs, dockerHost, env = process.env, 
     }, timeoutMs + GUARD_GRACE_MS)
     pending.set(id, { resolve, reject, options, guard })
     busy(current.process)
-    const request: SpawnRequest = { id, bin, args, timeoutMs, maxBuffer: CLI_MAX_OUTPUT }
+    const request: SpawnRequest = { id, bin, args, timeoutMs, maxBuffer: CLI_MAX_OUTPUT, ...(options?.trim !== undefined && { trim: options.trim }) }
     // With a callback, a failed send is reported here, not as an 'error' event.
     current.process.send(request, (error) => { if (error !== null) settle(id)?.reject(notStarted(current.code)) })
   })

@@ -29,8 +29,8 @@ export class Swarm {
   }
 
   /** Docker's JSON, or a 502 naming the command: a truncated or garbled answer is Docker's failure. */
-  async #json<T> (args: string[]): Promise<T> {
-    const out = await this.#docker(args)
+  async #json<T> (args: string[], options?: RunOptions): Promise<T> {
+    const out = await this.#docker(args, options)
     try {
       return JSON.parse(out) as T
     } catch {
@@ -61,7 +61,9 @@ export class Swarm {
    */
   async inspectServices (ids: readonly string[]): Promise<ServiceState[]> {
     if (ids.length === 0) return []
-    return (await this.#json<RawService[]>(['service', 'inspect', '--', ...ids])).map(toServiceState)
+    // Only the fields read come back from the spawn helper: a listing of hundreds of services is
+    // megabytes of JSON, which the event loop would parse in one piece (./inspect-trim.ts).
+    return (await this.#json<RawService[]>(['service', 'inspect', '--', ...ids], { trim: 'services' })).map(toServiceState)
   }
 
   /**

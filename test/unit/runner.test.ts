@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { classifyFailure, dockerEnv, dockerReason, execFileRunner } from '../../src/docker/runner.ts'
 import { waitFor } from '../wait.ts'
 import { GUARD_GRACE_MS, helperExecArgv, spawnerRunner } from '../../src/docker/spawner.ts'
+import { toServiceState, type RawService } from '../../src/docker/service-state.ts'
 import { registryAuthCheck } from '../../src/docker/registry-auth.ts'
 
 const cli = { bin: 'docker', dockerHost: undefined }
@@ -19,6 +20,7 @@ writeFileSync(fakeDocker, [
   '#!/bin/sh',
   'if [ "$1" = hang ]; then exec sleep 30; fi',
   'if [ "$1" = ppid ]; then echo "$PPID"; exit 0; fi',
+  'if [ "$1" = cat ]; then exec cat "$2"; fi',
   'if [ "$1" = warn ]; then echo "a warning" >&2; fi',
   'if [ "$DOCKER_FAKE_EXIT" != 0 ]; then echo "failed $*" >&2; fi',
   'printf "%s|" "$@"',
@@ -213,6 +215,16 @@ test('spawnerRunner: on shutdown the helper kills the CLI processes still runnin
   assert.equal(await hung, 'stopped')
   await waitFor('the CLI to be killed', () => !alive(cli), 5)
   await waitFor('the helper to exit', () => !alive(helper), 5)
+})
+
+test('spawnerRunner: a listing asked with trim "services" comes back with only what a ServiceState is made of; the same states', async () => {
+  const fixture = join(import.meta.dirname, '../fixtures/service-inspect.json')
+  const whole = readFileSync(fixture, 'utf8')
+  const run = spawnerRunner({ bin: fakeDocker, timeoutMs: 30_000, env: { ...process.env, DOCKER_FAKE_EXIT: '0' } })
+  const trimmed = await run(['cat', fixture], { trim: 'services' })
+  assert.ok(trimmed.length * 5 < whole.length, `${trimmed.length} of ${whole.length} bytes sent back`)
+  assert.deepEqual((JSON.parse(trimmed) as RawService[]).map(toServiceState), (JSON.parse(whole) as RawService[]).map(toServiceState))
+  assert.equal(await run(['cat', fixture]), whole, 'untrimmed unless asked')
 })
 
 test('--with-registry-auth only with credentials for the image registry', () => {
