@@ -9,6 +9,9 @@ import type { RawService } from './service-state.js'
  * stays small.
  */
 type Shape = true | { [key: string]: Shape }
+/** Every path of T, maps and arrays kept whole: a field added to RawService must be added here. */
+type ShapeOf<T> = { [K in keyof T]-?: ShapeField<NonNullable<T[K]>> }
+type ShapeField<V> = V extends readonly unknown[] ? true : V extends object ? (string extends keyof V ? true : ShapeOf<V>) : true
 
 const SHAPE = {
   ID: true,
@@ -21,7 +24,7 @@ const SHAPE = {
   },
   UpdateStatus: { State: true, StartedAt: true, CompletedAt: true, Message: true },
   PreviousSpec: { TaskTemplate: { ContainerSpec: { Image: true } } }
-} satisfies { [key in keyof RawService]-?: Shape }
+} satisfies ShapeOf<RawService>
 
 /** `value` with only the paths of `shape`; anything that is not an object where the shape has one is kept as it is. */
 function keep (value: unknown, shape: Shape): unknown {
@@ -33,11 +36,11 @@ function keep (value: unknown, shape: Shape): unknown {
 
 /** The services of `stdout` with only the fields read; `stdout` itself when it is not a JSON array (the updater reports it as Docker's). */
 export function trimServices (stdout: string): string {
-  let services: unknown
   try {
-    services = JSON.parse(stdout)
+    const services: unknown = JSON.parse(stdout)
+    return Array.isArray(services) ? JSON.stringify(services.map((s) => keep(s, SHAPE))) : stdout
   } catch {
+    // Not JSON, or nothing the helper should fail on (a CLI wrapper's odd answer): the whole answer.
     return stdout
   }
-  return Array.isArray(services) ? JSON.stringify(services.map((s) => keep(s, SHAPE))) : stdout
 }

@@ -6,7 +6,8 @@ import type { HelperReady, SpawnRequest, SpawnResult } from './spawner-protocol.
 /**
  * The spawn helper: a small process of its own that starts the updater's Docker CLI calls
  * (./spawner.ts says why). It runs `execFile` with the argument array it is given (no shell), kills
- * a call at its timeout, and reports the raw outcome; the updater classifies it. Its environment is
+ * a call at its timeout, and reports the raw outcome (a listing's stdout trimmed to the fields
+ * read when asked: ./inspect-trim.ts); the updater classifies it. Its environment is
  * the CLI's (./cli-env.ts: an allow-list, no secrets). When the updater goes away (the IPC channel closes), every call still
  * running is killed and the helper exits.
  */

@@ -11,7 +11,7 @@ import type { HelperReady, SpawnRequest, SpawnResult } from './spawner-protocol.
  * event loop until the child has exec'd, and forking a 90 MB process costs the whole machine more
  * than forking a 40 MB one (docs/BENCHMARKS.md, liveness: the A/B with twenty updates in flight).
  *
- * Same contract as execFileRunner: argument arrays only (never a shell), the CLI's environment
+ * Same contract as execFileRunner (except that it honours RunOptions.trim): argument arrays only (never a shell), the CLI's environment
  * (./cli-env.ts, an allow-list: no secrets, for the helper too), a timeout after which the call is SIGKILLed, the same CommandFailure, and
  * aborting `signal` (shutdown) ends every call still running. The helper starts on the first call
  * and again after it dies or hangs (no answer GUARD_GRACE_MS past a call's timeout: it is killed).
