@@ -18,7 +18,7 @@ import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici'
  */
 export interface RegistryHttp {
   fetch: typeof fetch
-  /** Closes the pool's connections at once (app close): a request hung on a registry must not hold the shutdown. */
+  /** Closes the pool's connections at once. The updater ends the registry thread instead (terminate), which does the same. */
   close: () => Promise<void>
 }
 
