@@ -1,14 +1,9 @@
-import { test, before, after, beforeEach } from 'node:test'
+import { test, beforeEach } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer } from 'node:http'
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { checkTagDigest } from '../../src/docker/registry-digest.ts'
 import { listTags, nextLink } from '../../src/docker/registry-tags.ts'
 import { budgetOf, TokenCache } from '../../src/docker/registry-session.ts'
+import { loopbackRegistry } from '../loopback-registry.ts'
 
 /**
  * The watcher's reads against a registry emulated on loopback: token reuse across checks, tag
@@ -19,16 +14,13 @@ const digest = 'sha256:' + 'c'.repeat(64)
 const allTags = Array.from({ length: 25 }, (_, i) => `1.${i}.0`)
 let seen: Array<{ method: string, path: string, authorization?: string }> = []
 let mode: 'ok' | 'limited' | 'down' | 'remaining' = 'ok'
-let origin = ''
-let dir = ''
-let config = ''
 
-const server = createServer((req, res) => {
+const served = loopbackRegistry((req, res) => {
   const url = new URL(req.url!, 'http://x')
   seen.push({ method: req.method!, path: url.pathname + url.search, ...(req.headers.authorization !== undefined && { authorization: req.headers.authorization }) })
   if (url.pathname === '/token') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'tok', expires_in: 300 }))
   if (req.headers.authorization !== 'Bearer tok') {
-    return res.writeHead(401, { 'www-authenticate': `Bearer realm="${origin}/token",service="test",scope="repository:team/app:pull"` }).end()
+    return res.writeHead(401, { 'www-authenticate': `Bearer realm="${served.origin}/token",service="test",scope="repository:team/app:pull"` }).end()
   }
   if (mode === 'limited') return res.writeHead(429, { 'retry-after': '120' }).end()
   if (mode === 'down') return res.writeHead(503).end()
@@ -46,26 +38,14 @@ const server = createServer((req, res) => {
   res.writeHead(404).end()
 })
 
-before(async () => {
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  dir = await mkdtemp(join(tmpdir(), 'cu-watch-reads-'))
-  config = join(dir, 'config.json')
-  await writeFile(config, '{}')
-})
-after(async () => {
-  server.close()
-  await rm(dir, { recursive: true, force: true })
-})
 beforeEach(() => { seen = []; mode = 'ok' })
 
-const image = (): string => `${origin.replace('http://', '')}/team/app:1.2.3`
+const image = (): string => `${served.origin.replace('http://', '')}/team/app:1.2.3`
 
 test('bearer tokens are reused across checks until they expire', async () => {
   const tokens = new TokenCache()
   for (let i = 0; i < 3; i++) {
-    const check = await checkTagDigest(image(), { dockerConfigPath: config, tokens })
+    const check = await checkTagDigest(image(), { dockerConfigPath: served.config, tokens })
     // Every answer is reported (the watcher's request metrics): the challenge once, then the 200s.
     assert.deepEqual(check, { digest, budget: {}, responses: i === 0 ? [{ method: 'HEAD', status: 401 }, { method: 'HEAD', status: 200 }] : [{ method: 'HEAD', status: 200 }] })
   }
@@ -74,20 +54,20 @@ test('bearer tokens are reused across checks until they expire', async () => {
   assert.deepEqual(seen.map((s) => s.method), ['HEAD', 'GET', 'HEAD', 'HEAD', 'HEAD'])
   let now = Date.now()
   const clock = new TokenCache(() => now)
-  await checkTagDigest(image(), { dockerConfigPath: config, tokens: clock })
+  await checkTagDigest(image(), { dockerConfigPath: served.config, tokens: clock })
   now += 300_000
   seen = []
-  await checkTagDigest(image(), { dockerConfigPath: config, tokens: clock })
+  await checkTagDigest(image(), { dockerConfigPath: served.config, tokens: clock })
   assert.equal(seen.filter((s) => s.path.startsWith('/token')).length, 1, 'an expired token is fetched again')
 })
 
 test('tag listing follows Link pages, bounded', async () => {
   const tokens = new TokenCache()
-  const listed = await listTags(image(), { dockerConfigPath: config, tokens, pageSize: 10 })
+  const listed = await listTags(image(), { dockerConfigPath: served.config, tokens, pageSize: 10 })
   assert.ok('tags' in listed)
   assert.deepEqual(listed.tags, allTags)
   assert.equal(listed.requests, 3)
-  const bounded = await listTags(image(), { dockerConfigPath: config, tokens, pageSize: 10, maxPages: 2 })
+  const bounded = await listTags(image(), { dockerConfigPath: served.config, tokens, pageSize: 10, maxPages: 2 })
   assert.deepEqual(bounded, { unavailable: 'the registry lists more than 2 pages of tags', backoff: false, budget: {}, requests: 2, responses: [{ method: 'GET', status: 200 }, { method: 'GET', status: 200 }] })
 })
 
@@ -101,23 +81,23 @@ test('a Link to another origin or path is not followed', () => {
 test('429 with Retry-After, 5xx and RateLimit-Remaining reach the caller as a budget', async () => {
   const tokens = new TokenCache()
   mode = 'limited'
-  assert.deepEqual(await checkTagDigest(image(), { dockerConfigPath: config, tokens }),
+  assert.deepEqual(await checkTagDigest(image(), { dockerConfigPath: served.config, tokens }),
     { unavailable: 'the registry limits requests (429)', backoff: true, budget: { retryAfterMs: 120_000 }, responses: [{ method: 'HEAD', status: 401 }, { method: 'HEAD', status: 429 }] })
   mode = 'down'
-  const down = await listTags(image(), { dockerConfigPath: config, tokens })
+  const down = await listTags(image(), { dockerConfigPath: served.config, tokens })
   assert.equal('unavailable' in down && down.backoff, true)
   mode = 'remaining'
-  assert.deepEqual(await checkTagDigest(image(), { dockerConfigPath: config, tokens }), { digest, budget: { remaining: 3 }, responses: [{ method: 'HEAD', status: 200 }] })
+  assert.deepEqual(await checkTagDigest(image(), { dockerConfigPath: served.config, tokens }), { digest, budget: { remaining: 3 }, responses: [{ method: 'HEAD', status: 200 }] })
   mode = 'ok'
-  const missing = await checkTagDigest(image().replace(':1.2.3', ':9.9.9'), { dockerConfigPath: config, tokens })
+  const missing = await checkTagDigest(image().replace(':1.2.3', ':9.9.9'), { dockerConfigPath: served.config, tokens })
   assert.deepEqual(missing, { unavailable: 'the tag does not exist in the registry (404)', backoff: false, budget: {}, responses: [{ method: 'HEAD', status: 404 }] })
 })
 
 test('network errors back off; refusals of our own do not', async () => {
-  const closed = await checkTagDigest('127.0.0.1:1/team/app:1', { dockerConfigPath: config, timeoutMs: 2000 })
+  const closed = await checkTagDigest('127.0.0.1:1/team/app:1', { dockerConfigPath: served.config, timeoutMs: 2000 })
   assert.equal('unavailable' in closed && closed.backoff, true)
   assert.deepEqual(closed.responses, [{ method: 'HEAD', status: 'error' }])
-  const invalid = await checkTagDigest('127.0.0.1:1/Team/app:1', { dockerConfigPath: config })
+  const invalid = await checkTagDigest('127.0.0.1:1/Team/app:1', { dockerConfigPath: served.config })
   assert.deepEqual(invalid, { unavailable: 'invalid image reference', backoff: false, budget: {}, responses: [] })
 })
 

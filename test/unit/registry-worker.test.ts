@@ -1,15 +1,11 @@
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { createServer } from 'node:http'
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { threadId } from 'node:worker_threads'
 import { RESTART_PAUSE_MS, RegistryWorker } from '../../src/docker/registry-worker.ts'
+import { loopbackRegistry } from '../loopback-registry.ts'
 import { waitFor } from '../wait.ts'
 
 /**
@@ -19,16 +15,13 @@ import { waitFor } from '../wait.ts'
  */
 const digest = 'sha256:' + 'e'.repeat(64)
 let seen: string[] = []
-let origin = ''
-let dir = ''
-let config = ''
 
-const server = createServer((req, res) => {
+const served = loopbackRegistry((req, res) => {
   const url = new URL(req.url!, 'http://x')
   seen.push(`${req.method!} ${url.pathname}`)
   if (url.pathname === '/token') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: 'tok', expires_in: 300 }))
   if (req.headers.authorization !== 'Bearer tok') {
-    return res.writeHead(401, { 'www-authenticate': `Bearer realm="${origin}/token",service="test",scope="repository:team/app:pull"` }).end()
+    return res.writeHead(401, { 'www-authenticate': `Bearer realm="${served.origin}/token",service="test",scope="repository:team/app:pull"` }).end()
   }
   if (url.pathname === '/v2/team/app/manifests/hang') return // never answers
   if (url.pathname === '/v2/team/app/manifests/1.2.3') return res.writeHead(200, { 'docker-content-digest': digest }).end()
@@ -36,25 +29,11 @@ const server = createServer((req, res) => {
   res.writeHead(404).end()
 })
 
-before(async () => {
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  dir = await mkdtemp(join(tmpdir(), 'cu-registry-worker-'))
-  config = join(dir, 'config.json')
-  await writeFile(config, '{}')
-})
-after(async () => {
-  server.closeAllConnections()
-  server.close()
-  await rm(dir, { recursive: true, force: true })
-})
-
-const image = (tag: string): string => `${origin.replace('http://', '')}/team/app:${tag}`
+const image = (tag: string): string => `${served.origin.replace('http://', '')}/team/app:${tag}`
 const faulty = join(import.meta.dirname, '../registry-thread-fault.ts')
 
 test('checks and tag listings are answered by a thread of their own, which keeps its tokens', async (t) => {
-  const registry = new RegistryWorker({ dockerConfigPath: config, timeoutMs: 5000 })
+  const registry = new RegistryWorker({ dockerConfigPath: served.config, timeoutMs: 5000 })
   t.after(async () => { await registry.close() })
   assert.equal(registry.threadId, undefined, 'no thread before the first request')
   seen = []
@@ -74,7 +53,7 @@ test('checks and tag listings are answered by a thread of their own, which keeps
 })
 
 test('close() answers a request hung on a registry at once, and every request after it', async () => {
-  const registry = new RegistryWorker({ dockerConfigPath: config, timeoutMs: 60_000 })
+  const registry = new RegistryWorker({ dockerConfigPath: served.config, timeoutMs: 60_000 })
   const hung = registry.checkDigest(image('hang'))
   await waitFor('the hung HEAD', () => seen.includes('HEAD /v2/team/app/manifests/hang'), 30, 10)
   await registry.close()
@@ -84,7 +63,7 @@ test('close() answers a request hung on a registry at once, and every request af
 })
 
 test('a thread that crashes: what was asked of it is answered unavailable, and a new thread serves the next request', async (t) => {
-  const registry = new RegistryWorker({ dockerConfigPath: config, timeoutMs: 5000, program: faulty })
+  const registry = new RegistryWorker({ dockerConfigPath: served.config, timeoutMs: 5000, program: faulty })
   t.after(async () => { await registry.close() })
   assert.equal('digest' in await registry.checkDigest(image('ok')), true)
   const first = registry.threadId
@@ -96,7 +75,7 @@ test('a thread that crashes: what was asked of it is answered unavailable, and a
 })
 
 test('a thread that does not answer within its bound (+2 s) is replaced; the request is answered unavailable', async (t) => {
-  const registry = new RegistryWorker({ dockerConfigPath: config, timeoutMs: 50, program: faulty })
+  const registry = new RegistryWorker({ dockerConfigPath: served.config, timeoutMs: 50, program: faulty })
   t.after(async () => { await registry.close() })
   const silent = await registry.checkDigest(image('silent'))
   assert.deepEqual(silent, { unavailable: 'the registry client did not answer within 2050 ms', backoff: false, budget: {}, responses: [] })
@@ -107,7 +86,7 @@ test('a thread that does not answer within its bound (+2 s) is replaced; the req
 test('a thread that cannot load is reported and not started again for a minute: requests are answered at once, with its reason', async (t) => {
   let now = Date.parse('2026-12-07T12:00:00Z')
   const errors: string[] = []
-  const registry = new RegistryWorker({ dockerConfigPath: config, timeoutMs: 5000, program: join(dir, 'missing-thread.js'), now: () => now, onThreadError: (error) => errors.push(error.message) })
+  const registry = new RegistryWorker({ dockerConfigPath: served.config, timeoutMs: 5000, program: join(import.meta.dirname, 'missing-thread.js'), now: () => now, onThreadError: (error) => errors.push(error.message) })
   t.after(async () => { await registry.close() })
   const first = await registry.checkDigest(image('1.2.3'))
   assert.ok('unavailable' in first && first.unavailable.startsWith('the registry client stopped: Cannot find module'), JSON.stringify(first))
@@ -125,7 +104,7 @@ test('a thread that cannot load is reported and not started again for a minute: 
 test('an idle thread does not hold the process open', async () => {
   // A process that asks once and never calls close(): it must exit on its own.
   const script = `import { RegistryWorker } from ${JSON.stringify(join(import.meta.dirname, '../../src/docker/registry-worker.ts'))}
-const r = new RegistryWorker({ dockerConfigPath: ${JSON.stringify(config)}, timeoutMs: 5000 })
+const r = new RegistryWorker({ dockerConfigPath: ${JSON.stringify(served.config)}, timeoutMs: 5000 })
 const check = await r.checkDigest(${JSON.stringify(image('1.2.3'))})
 console.log(check.digest)`
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 30_000 })
